@@ -1,0 +1,294 @@
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+
+use crate::{KeyRange, KvError, KvLimits, KvStore, KvValue};
+
+/// A [`KvStore`] held in process memory: a `BTreeMap<String, KvValue>`
+/// behind a [`parking_lot::RwLock`].
+///
+/// Its contents live as long as the store does and are lost when it is
+/// dropped (on host restart or when the module is unloaded). Create one per
+/// module; modules never share a store.
+///
+/// Reads take the lock shared and writes take it exclusively, each for one
+/// whole operation, so a batch is atomic with respect to every other
+/// operation. No method awaits anything, so the lock is never held across
+/// an `.await`. A `get` copies no value bytes: it clones an [`Arc`](std::sync::Arc).
+pub struct MemoryKvStore {
+    limits: KvLimits,
+    map: RwLock<BTreeMap<String, KvValue>>,
+}
+
+impl MemoryKvStore {
+    /// An empty store that enforces `limits`.
+    pub fn new(limits: KvLimits) -> Self {
+        Self {
+            limits,
+            map: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// The limits this store enforces.
+    pub fn limits(&self) -> &KvLimits {
+        &self.limits
+    }
+
+    /// How many entries the store holds.
+    pub fn len(&self) -> usize {
+        self.map.read().len()
+    }
+
+    /// Whether the store holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.map.read().is_empty()
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), KvError> {
+        if key.len() > self.limits.max_key_bytes {
+            return Err(KvError::KeyTooLong {
+                len: key.len(),
+                limit: self.limits.max_key_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_value(&self, key: &str, value: &KvValue) -> Result<(), KvError> {
+        if let Some(limit) = self.limits.max_value_bytes {
+            let size = to_u64(value.len());
+            if size > limit {
+                return Err(KvError::ValueTooLarge {
+                    key: key.to_owned(),
+                    size,
+                    limit,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_entry_count(&self, current: usize, adding: usize) -> Result<(), KvError> {
+        if let Some(limit) = self.limits.max_entries {
+            let would_be = to_u64(current).saturating_add(to_u64(adding));
+            if would_be > limit {
+                return Err(KvError::TooManyEntries { would_be, limit });
+            }
+        }
+        Ok(())
+    }
+
+    fn read_budget(&self) -> ReadBudget {
+        ReadBudget::new(self.limits.max_read_bytes)
+    }
+}
+
+impl Default for MemoryKvStore {
+    /// An empty store with [`KvLimits::default`].
+    fn default() -> Self {
+        Self::new(KvLimits::default())
+    }
+}
+
+// The contents are left out: a store can hold many megabytes of guest data,
+// none of which belongs in a log line.
+impl fmt::Debug for MemoryKvStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryKvStore")
+            .field("limits", &self.limits)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl KvStore for MemoryKvStore {
+    async fn get(&self, key: &str) -> Result<Option<KvValue>, KvError> {
+        Ok(self.map.read().get(key).cloned())
+    }
+
+    async fn set(&self, key: String, value: KvValue) -> Result<(), KvError> {
+        self.check_key(&key)?;
+        self.check_value(&key, &value)?;
+        let mut map = self.map.write();
+        if !map.contains_key(&key) {
+            self.check_entry_count(map.len(), 1)?;
+        }
+        map.insert(key, value);
+        Ok(())
+    }
+
+    async fn del(&self, key: &str) -> Result<(), KvError> {
+        self.map.write().remove(key);
+        Ok(())
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, KvError> {
+        Ok(self.map.read().contains_key(key))
+    }
+
+    async fn del_range(&self, range: KeyRange) -> Result<u64, KvError> {
+        // `extract_if`, unlike `range`, currently finds nothing in an
+        // inverted range rather than panicking, but std does not promise
+        // that, and the guest controls the bounds. Checking first also
+        // spares an exclusive lock for a delete that cannot delete anything.
+        if range.is_empty_or_inverted() {
+            return Ok(0);
+        }
+        let mut map = self.map.write();
+        let removed = map.extract_if(range.into_bounds(), |_, _| true).count();
+        Ok(to_u64(removed))
+    }
+
+    async fn get_batch(&self, keys: &[String]) -> Result<Vec<Option<KvValue>>, KvError> {
+        let mut budget = self.read_budget();
+        let map = self.map.read();
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            let value = map.get(key).cloned();
+            if let Some(value) = &value {
+                budget.charge(value.len())?;
+            }
+            found.push(value);
+        }
+        Ok(found)
+    }
+
+    async fn set_batch(&self, entries: Vec<(String, KvValue)>) -> Result<(), KvError> {
+        for (key, value) in &entries {
+            self.check_key(key)?;
+            self.check_value(key, value)?;
+        }
+        let mut map = self.map.write();
+        let new_keys = entries
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .filter(|key| !map.contains_key(*key))
+            .collect::<HashSet<_>>()
+            .len();
+        self.check_entry_count(map.len(), new_keys)?;
+        map.extend(entries);
+        Ok(())
+    }
+
+    async fn del_batch(&self, keys: &[String]) -> Result<(), KvError> {
+        let mut map = self.map.write();
+        for key in keys {
+            map.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn keys(&self, range: KeyRange) -> Result<Vec<String>, KvError> {
+        if range.is_empty_or_inverted() {
+            return Ok(Vec::new());
+        }
+        let mut budget = self.read_budget();
+        let map = self.map.read();
+        let mut keys = Vec::new();
+        for key in map.range(range.into_bounds()).map(|(key, _)| key) {
+            budget.charge(key.len())?;
+            keys.push(key.clone());
+        }
+        Ok(keys)
+    }
+
+    async fn values(&self, range: KeyRange) -> Result<Vec<KvValue>, KvError> {
+        if range.is_empty_or_inverted() {
+            return Ok(Vec::new());
+        }
+        let mut budget = self.read_budget();
+        let map = self.map.read();
+        let mut values = Vec::new();
+        for value in map.range(range.into_bounds()).map(|(_, value)| value) {
+            budget.charge(value.len())?;
+            values.push(KvValue::clone(value));
+        }
+        Ok(values)
+    }
+
+    async fn entries(&self, range: KeyRange) -> Result<Vec<(String, KvValue)>, KvError> {
+        if range.is_empty_or_inverted() {
+            return Ok(Vec::new());
+        }
+        let mut budget = self.read_budget();
+        let map = self.map.read();
+        let mut entries = Vec::new();
+        for (key, value) in map.range(range.into_bounds()) {
+            budget.charge(key.len().saturating_add(value.len()))?;
+            entries.push((key.clone(), KvValue::clone(value)));
+        }
+        Ok(entries)
+    }
+
+    async fn count(&self, range: KeyRange) -> Result<u64, KvError> {
+        if range.is_empty_or_inverted() {
+            return Ok(0);
+        }
+        let map = self.map.read();
+        Ok(to_u64(map.range(range.into_bounds()).count()))
+    }
+}
+
+/// Tracks how many bytes one read has gathered, so it can be refused as
+/// soon as it passes the limit rather than after copying the whole range.
+#[derive(Debug)]
+struct ReadBudget {
+    limit: Option<u64>,
+    used: u64,
+}
+
+impl ReadBudget {
+    fn new(limit: Option<u64>) -> Self {
+        Self { limit, used: 0 }
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), KvError> {
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
+        self.used = self.used.saturating_add(to_u64(bytes));
+        if self.used > limit {
+            return Err(KvError::ReadTooLarge { limit });
+        }
+        Ok(())
+    }
+}
+
+// `usize` is at most 64 bits on every target Rust supports, so this never
+// saturates; it only avoids a bare `as` cast.
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_budget_allows_exactly_the_limit() {
+        let mut budget = ReadBudget::new(Some(10));
+        assert!(budget.charge(4).is_ok());
+        assert!(budget.charge(6).is_ok());
+        assert!(matches!(
+            budget.charge(1),
+            Err(KvError::ReadTooLarge { limit: 10 })
+        ));
+    }
+
+    #[test]
+    fn read_budget_without_limit_never_refuses() {
+        let mut budget = ReadBudget::new(None);
+        assert!(budget.charge(usize::MAX).is_ok());
+        assert!(budget.charge(usize::MAX).is_ok());
+    }
+
+    #[test]
+    fn read_budget_saturates_instead_of_overflowing() {
+        let mut budget = ReadBudget::new(Some(u64::MAX));
+        assert!(budget.charge(usize::MAX).is_ok());
+        assert!(budget.charge(usize::MAX).is_ok());
+    }
+}

@@ -1,0 +1,436 @@
+use std::ops::Bound::{Excluded, Included};
+
+use surli_kv::{KeyRange, KvError, KvLimits, KvStore, MAX_KV_KEY_BYTES, MemoryKvStore};
+
+use crate::{contents, ready, unlimited, value};
+
+fn store(limits: KvLimits) -> MemoryKvStore {
+    MemoryKvStore::new(limits)
+}
+
+fn max_entries(limit: u64) -> KvLimits {
+    KvLimits {
+        max_entries: Some(limit),
+        ..unlimited()
+    }
+}
+
+fn max_value_bytes(limit: u64) -> KvLimits {
+    KvLimits {
+        max_value_bytes: Some(limit),
+        ..unlimited()
+    }
+}
+
+fn max_read_bytes(limit: u64) -> KvLimits {
+    KvLimits {
+        max_read_bytes: Some(limit),
+        ..unlimited()
+    }
+}
+
+#[test]
+fn default_limits_are_the_documented_ones() {
+    let limits = KvLimits::default();
+    assert_eq!(limits.max_entries, None);
+    assert_eq!(limits.max_value_bytes, None);
+    assert_eq!(limits.max_key_bytes, 1024);
+    assert_eq!(limits.max_key_bytes, MAX_KV_KEY_BYTES);
+    assert_eq!(limits.max_read_bytes, Some(64 * 1024 * 1024));
+}
+
+// Key length.
+
+#[tokio::test]
+async fn key_at_the_limit_is_accepted_and_one_byte_more_is_refused() {
+    let store = store(KvLimits::default());
+    store
+        .set("k".repeat(MAX_KV_KEY_BYTES), value(b"v"))
+        .await
+        .unwrap();
+    let err = store
+        .set("k".repeat(MAX_KV_KEY_BYTES + 1), value(b"v"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KvError::KeyTooLong {
+                len: 1025,
+                limit: 1024
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn key_length_is_measured_in_bytes_not_chars() {
+    let store = store(KvLimits {
+        max_key_bytes: 4,
+        ..unlimited()
+    });
+    // Three characters, six bytes.
+    let err = store.set("ééé".into(), value(b"v")).await.unwrap_err();
+    assert!(
+        matches!(err, KvError::KeyTooLong { len: 6, limit: 4 }),
+        "{err:?}"
+    );
+    store.set("éé".into(), value(b"v")).await.unwrap();
+}
+
+#[tokio::test]
+async fn set_batch_refuses_an_over_long_key() {
+    let store = store(KvLimits::default());
+    let err = store
+        .set_batch(vec![
+            ("fine".into(), value(b"v")),
+            ("k".repeat(MAX_KV_KEY_BYTES + 1), value(b"v")),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KvError::KeyTooLong { .. }), "{err:?}");
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn key_length_is_checked_before_value_size() {
+    let store = store(KvLimits {
+        max_key_bytes: 1,
+        ..max_value_bytes(1)
+    });
+    let err = store.set("kk".into(), value(b"vv")).await.unwrap_err();
+    assert!(matches!(err, KvError::KeyTooLong { .. }), "{err:?}");
+}
+
+// Value size.
+
+#[tokio::test]
+async fn value_at_the_limit_is_accepted_and_one_byte_more_is_refused() {
+    let store = store(max_value_bytes(4));
+    store.set("ok".into(), value(b"1234")).await.unwrap();
+    let err = store.set("big".into(), value(b"12345")).await.unwrap_err();
+    match err {
+        KvError::ValueTooLarge { key, size, limit } => {
+            assert_eq!((key.as_str(), size, limit), ("big", 5, 4));
+        }
+        other => panic!("expected ValueTooLarge, got {other:?}"),
+    }
+    assert!(!store.exists("big").await.unwrap());
+}
+
+#[tokio::test]
+async fn value_size_is_checked_when_overwriting_too() {
+    let store = store(max_value_bytes(4));
+    store.set("k".into(), value(b"1234")).await.unwrap();
+    let err = store.set("k".into(), value(b"12345")).await.unwrap_err();
+    assert!(matches!(err, KvError::ValueTooLarge { .. }), "{err:?}");
+    assert_eq!(store.get("k").await.unwrap(), Some(value(b"1234")));
+}
+
+#[tokio::test]
+async fn set_batch_refuses_an_oversized_value() {
+    let store = store(max_value_bytes(4));
+    let err = store
+        .set_batch(vec![
+            ("a".into(), value(b"1234")),
+            ("b".into(), value(b"12345")),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, KvError::ValueTooLarge { key, .. } if key == "b"),
+        "{err:?}"
+    );
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn value_size_is_checked_before_entry_count() {
+    let store = store(KvLimits {
+        max_entries: Some(0),
+        ..max_value_bytes(1)
+    });
+    let err = store.set("k".into(), value(b"vv")).await.unwrap_err();
+    assert!(matches!(err, KvError::ValueTooLarge { .. }), "{err:?}");
+}
+
+// Entry count.
+
+#[tokio::test]
+async fn entry_limit_refuses_a_new_key_when_full() {
+    let store = store(max_entries(2));
+    store.set("a".into(), value(b"1")).await.unwrap();
+    store.set("b".into(), value(b"2")).await.unwrap();
+    let err = store.set("c".into(), value(b"3")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KvError::TooManyEntries {
+                would_be: 3,
+                limit: 2
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!store.exists("c").await.unwrap());
+}
+
+#[tokio::test]
+async fn overwriting_at_the_entry_limit_is_fine() {
+    let store = store(max_entries(2));
+    store.set("a".into(), value(b"1")).await.unwrap();
+    store.set("b".into(), value(b"2")).await.unwrap();
+    store.set("a".into(), value(b"10")).await.unwrap();
+    store
+        .set_batch(vec![("b".into(), value(b"20")), ("a".into(), value(b"11"))])
+        .await
+        .unwrap();
+    assert_eq!(
+        contents(&store),
+        [
+            ("a".to_owned(), value(b"11")),
+            ("b".to_owned(), value(b"20"))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn deleting_frees_room_under_the_entry_limit() {
+    let store = store(max_entries(1));
+    store.set("a".into(), value(b"1")).await.unwrap();
+    store.del("a").await.unwrap();
+    store.set("b".into(), value(b"2")).await.unwrap();
+}
+
+#[tokio::test]
+async fn set_batch_counts_only_distinct_new_keys() {
+    let store = store(max_entries(3));
+    store.set("old".into(), value(b"0")).await.unwrap();
+    // Two new keys, one of them three times, plus an existing one: five
+    // entries, two new keys, three entries in the end.
+    store
+        .set_batch(vec![
+            ("new-1".into(), value(b"a")),
+            ("old".into(), value(b"b")),
+            ("new-1".into(), value(b"c")),
+            ("new-2".into(), value(b"d")),
+            ("new-1".into(), value(b"e")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.len(), 3);
+}
+
+#[tokio::test]
+async fn set_batch_refuses_new_keys_that_do_not_fit() {
+    let store = store(max_entries(3));
+    store.set("old".into(), value(b"0")).await.unwrap();
+    let err = store
+        .set_batch(vec![
+            ("old".into(), value(b"1")),
+            ("a".into(), value(b"1")),
+            ("b".into(), value(b"1")),
+            ("c".into(), value(b"1")),
+            ("a".into(), value(b"2")),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KvError::TooManyEntries {
+                would_be: 4,
+                limit: 3
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn last_duplicate_in_a_batch_wins() {
+    let store = store(unlimited());
+    store
+        .set_batch(vec![
+            ("k".into(), value(b"first")),
+            ("other".into(), value(b"x")),
+            ("k".into(), value(b"last")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.get("k").await.unwrap(), Some(value(b"last")));
+}
+
+// All-or-nothing batches.
+
+fn seeded(limits: KvLimits) -> MemoryKvStore {
+    let store = store(limits);
+    for (key, bytes) in [("a", b"1"), ("b", b"2")] {
+        ready(store.set(key.into(), value(bytes))).unwrap();
+    }
+    store
+}
+
+#[tokio::test]
+async fn failed_batch_changes_nothing() {
+    let limits = KvLimits {
+        max_entries: Some(3),
+        max_value_bytes: Some(4),
+        max_key_bytes: 8,
+        max_read_bytes: None,
+    };
+    // Each batch overwrites existing keys and adds new ones before the entry
+    // that breaks a limit, so a store that wrote as it validated would show
+    // the change.
+    let failing_batches = [
+        (
+            "value too large",
+            vec![
+                ("a".into(), value(b"9")),
+                ("c".into(), value(b"3")),
+                ("d".into(), value(b"12345")),
+            ],
+        ),
+        (
+            "key too long",
+            vec![
+                ("b".into(), value(b"9")),
+                ("c".into(), value(b"3")),
+                ("k".repeat(9), value(b"4")),
+            ],
+        ),
+        (
+            "too many entries",
+            vec![
+                ("a".into(), value(b"9")),
+                ("c".into(), value(b"3")),
+                ("d".into(), value(b"4")),
+            ],
+        ),
+    ];
+    for (why, batch) in failing_batches {
+        let store = seeded(limits);
+        let before = contents(&store);
+        assert!(store.set_batch(batch).await.is_err(), "{why}");
+        assert_eq!(contents(&store), before, "{why}");
+    }
+}
+
+// Read cap.
+
+/// Three entries whose keys are 2 bytes and values 8 bytes: 6 key bytes, 24
+/// value bytes, 30 bytes in all.
+fn readable(limit: u64) -> MemoryKvStore {
+    let store = store(max_read_bytes(limit));
+    for key in ["k1", "k2", "k3"] {
+        ready(store.set(key.into(), value(b"12345678"))).unwrap();
+    }
+    store
+}
+
+fn assert_read_too_large<T: std::fmt::Debug>(result: Result<T, KvError>, limit: u64) {
+    match result {
+        Err(KvError::ReadTooLarge { limit: reported }) => assert_eq!(reported, limit),
+        other => panic!("expected ReadTooLarge, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn keys_over_the_read_cap_is_an_error() {
+    assert_read_too_large(readable(5).keys(KeyRange::all()).await, 5);
+}
+
+#[tokio::test]
+async fn values_over_the_read_cap_is_an_error() {
+    assert_read_too_large(readable(23).values(KeyRange::all()).await, 23);
+}
+
+#[tokio::test]
+async fn entries_over_the_read_cap_is_an_error() {
+    // Values alone (24 bytes) fit; with the keys (30 bytes) they do not.
+    assert_read_too_large(readable(29).entries(KeyRange::all()).await, 29);
+}
+
+#[tokio::test]
+async fn get_batch_over_the_read_cap_is_an_error() {
+    let keys = ["k1", "k2", "missing", "k3"].map(str::to_owned);
+    assert_read_too_large(readable(23).get_batch(&keys).await, 23);
+}
+
+#[tokio::test]
+async fn get_batch_charges_a_repeated_key_each_time() {
+    let keys = ["k1", "k1", "k1", "k1"].map(str::to_owned);
+    assert_read_too_large(readable(31).get_batch(&keys).await, 31);
+}
+
+#[tokio::test]
+async fn reads_up_to_the_read_cap_succeed() {
+    assert_eq!(readable(6).keys(KeyRange::all()).await.unwrap().len(), 3);
+    assert_eq!(readable(24).values(KeyRange::all()).await.unwrap().len(), 3);
+    assert_eq!(
+        readable(30).entries(KeyRange::all()).await.unwrap().len(),
+        3
+    );
+    let keys = ["k1", "k2", "missing", "k3"].map(str::to_owned);
+    assert_eq!(readable(24).get_batch(&keys).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_narrower_range_fits_under_the_read_cap() {
+    let store = readable(20);
+    assert_read_too_large(store.entries(KeyRange::all()).await, 20);
+    let first_two = KeyRange::new(Included("k1".into()), Excluded("k3".into()));
+    assert_eq!(store.entries(first_two).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn count_and_del_range_ignore_the_read_cap() {
+    let store = readable(1);
+    assert_eq!(store.count(KeyRange::all()).await.unwrap(), 3);
+    assert_eq!(store.del_range(KeyRange::all()).await.unwrap(), 3);
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn single_get_ignores_the_read_cap() {
+    let store = readable(1);
+    assert_eq!(store.get("k1").await.unwrap(), Some(value(b"12345678")));
+}
+
+// Messages.
+
+#[test]
+fn error_messages_are_lower_case_actionable_and_unpunctuated() {
+    let messages = [
+        KvError::KeyTooLong {
+            len: 2000,
+            limit: 1024,
+        }
+        .to_string(),
+        KvError::ValueTooLarge {
+            key: "k".into(),
+            size: 2048,
+            limit: 1024,
+        }
+        .to_string(),
+        KvError::TooManyEntries {
+            would_be: 11,
+            limit: 10,
+        }
+        .to_string(),
+        KvError::ReadTooLarge { limit: 64 }.to_string(),
+        KvError::Backend("connection lost".into()).to_string(),
+    ];
+    for message in &messages {
+        assert!(message.starts_with("kv "), "{message}");
+        assert!(!message.ends_with('.'), "{message}");
+    }
+    assert!(
+        messages[1].starts_with(
+            "kv value for key `k` is 2048 bytes, over the module's limit of 1024 bytes"
+        )
+    );
+    assert!(messages[3].contains("narrow the range or page through it with keys"));
+}

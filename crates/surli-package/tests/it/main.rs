@@ -1,0 +1,10 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! One test binary for the package reader and writer.
+
+mod baseline;
+mod bomb;
+mod exports;
+mod extraction;
+mod guards;
+mod support;
+mod writer;

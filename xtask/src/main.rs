@@ -1,0 +1,102 @@
+//! surli's project automation, run as `cargo xtask <command>` (the alias
+//! lives in `.cargo/config.toml`). Everything longer than one line that a
+//! developer or CI runs lives here, in Rust, instead of in shell scripts.
+//!
+//! - `cargo xtask test`: format check, clippy with warnings denied, then
+//!   every test of the workspace. `.ci/run` calls exactly this.
+//! - `cargo xtask demo`: shows what surli can do today with the packages in
+//!   `testdata/`.
+
+// xtask is a program that talks to a developer: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod demo;
+mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "surli's project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Check formatting, run clippy with warnings denied, then run every test.
+    Test,
+    /// Show surli at work on the packages in testdata/.
+    Demo,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root()?;
+    match cli.command {
+        Task::Test => test(&root),
+        Task::Demo => {
+            toolchain::ensure_wasm_target(&root)?;
+            demo::run(&root)
+        }
+    }
+}
+
+fn test(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    toolchain::ensure_wasm_target(root)?;
+    step(root, "format check", &["fmt", "--all", "--check"])?;
+    step(
+        root,
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(root, "tests", &["test", "--workspace", "--locked"])?;
+    println!("xtask: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// Runs one cargo command in the workspace root, showing what runs and how
+/// long it took, and fails with the step's name when it fails.
+fn step(root: &Path, name: &str, args: &[&str]) -> Result<()> {
+    println!("xtask: {name}: cargo {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(cargo())
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("cannot start cargo for the {name} step"))?;
+    if !status.success() {
+        bail!("{name} failed ({status}); the output above says why");
+    }
+    println!("xtask: {name}: ok in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// The cargo that started us, so every step uses the pinned toolchain.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask must live one directory below the workspace root")
+}
