@@ -652,7 +652,12 @@ fn special(path: &EntryPath, kind: &str) -> PackageError {
     }
 }
 
-fn check_size(path: &str, size: u64, limit: u64, cap: &'static str) -> Result<(), PackageError> {
+pub(crate) fn check_size(
+    path: &str,
+    size: u64,
+    limit: u64,
+    cap: &'static str,
+) -> Result<(), PackageError> {
     if size > limit {
         return Err(PackageError::EntryTooLarge {
             path: path.to_owned(),

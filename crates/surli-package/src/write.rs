@@ -12,7 +12,7 @@ use crate::exports::ExportsManifest;
 use crate::fs::{SourceEntry, walk_source};
 use crate::layout::{self, CONFIG_ENTRY, EXPORTS_ENTRY, LOGO_ENTRY, WASM_ENTRY};
 use crate::limits::PackageLimits;
-use crate::read::check_extension;
+use crate::read::{check_extension, check_size};
 
 const BLOCK: u64 = 512;
 /// A GNU header's name field; longer paths need a long-name header.
@@ -303,17 +303,10 @@ struct Part<'a> {
     data: std::borrow::Cow<'a, [u8]>,
 }
 
+/// The reader's size check, for a part held in memory: the writer applies
+/// the same caps so it never writes a package the reader would refuse.
 fn check_part(path: &str, len: usize, limit: u64, cap: &'static str) -> Result<(), PackageError> {
-    let size = len as u64;
-    if size > limit {
-        return Err(PackageError::EntryTooLarge {
-            path: path.to_owned(),
-            size,
-            limit,
-            cap,
-        });
-    }
-    Ok(())
+    check_size(path, u64::try_from(len).unwrap_or(u64::MAX), limit, cap)
 }
 
 /// The bytes an entry takes in the tar: header, padded data, and a long-name
