@@ -159,6 +159,11 @@ fn config(flavour: Flavour) -> Config {
         // it.
         .concurrency_support(false)
         .epoch_interruption(flavour == Flavour::Guarded)
+        // Host functions run on the fiber stack of the async call, and
+        // decoding a deeply nested value recurses once per level: in debug
+        // builds 250 levels take about 2 MiB. Twice the default leaves room
+        // over the 512 KiB wasm stack.
+        .async_stack_size(4 << 20)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true);
     config

@@ -1,0 +1,155 @@
+//! What every instance of one module shares.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use surli_config::{Capabilities, PackageMeta};
+use surli_kv::KvStore;
+use surli_net::NetAllowList;
+
+/// Everything the host functions and the WASI context of one module need,
+/// shared by all of its instances (hold it in an `Arc`).
+///
+/// Built once when the module loads: its identity, its capabilities (the
+/// grants `sql` and `run` are checked against), its key-value store, its
+/// resolved network allow list, the directory attached read-only at `/`,
+/// and the limits on guest output.
+///
+/// ```
+/// use std::sync::Arc;
+/// use surli_config::{Capabilities, PackageMeta};
+/// use surli_host::ModuleEnv;
+/// use surli_kv::{KvLimits, MemoryKvStore};
+///
+/// let meta = PackageMeta {
+///     organisation: "acme".into(),
+///     name: "greeter".into(),
+///     version: "1.0.0".parse().unwrap(),
+/// };
+/// let env = ModuleEnv::new(
+///     meta,
+///     Capabilities::default(),
+///     Arc::new(MemoryKvStore::new(KvLimits::default())),
+/// );
+/// assert!(env.net().is_empty());
+/// assert!(env.fs_root().is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ModuleEnv {
+    module: Arc<PackageMeta>,
+    capabilities: Capabilities,
+    kv: Arc<dyn KvStore>,
+    net: Arc<NetAllowList>,
+    fs_root: Option<PathBuf>,
+    stdio: StdioLimits,
+}
+
+impl ModuleEnv {
+    /// The environment of `module` with `capabilities` and its own `kv`
+    /// store; no network, no attached directory, default output limits.
+    ///
+    /// `kv` must be this module's store and no other module's: it is the
+    /// only thing that keeps modules' keys apart.
+    pub fn new(module: PackageMeta, capabilities: Capabilities, kv: Arc<dyn KvStore>) -> Self {
+        Self {
+            module: Arc::new(module),
+            capabilities,
+            kv,
+            net: Arc::new(NetAllowList::deny_all()),
+            fs_root: None,
+            stdio: StdioLimits::default(),
+        }
+    }
+
+    /// Lets the guest's sockets reach the addresses `net` allows (resolved
+    /// at load; the guest gets no DNS). An empty list turns TCP and UDP off.
+    #[must_use]
+    pub fn with_net(mut self, net: Arc<NetAllowList>) -> Self {
+        self.net = net;
+        self
+    }
+
+    /// Attaches the host directory `root` read-only at the guest's `/`.
+    #[must_use]
+    pub fn with_fs_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.fs_root = Some(root.into());
+        self
+    }
+
+    /// Replaces the limits on guest output.
+    #[must_use]
+    pub fn with_stdio_limits(mut self, limits: StdioLimits) -> Self {
+        self.stdio = limits;
+        self
+    }
+
+    /// The module's identity.
+    pub fn module(&self) -> &Arc<PackageMeta> {
+        &self.module
+    }
+
+    /// The module's capabilities.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// The module's key-value store.
+    pub fn kv(&self) -> &Arc<dyn KvStore> {
+        &self.kv
+    }
+
+    /// The addresses the guest may connect to.
+    pub fn net(&self) -> &Arc<NetAllowList> {
+        &self.net
+    }
+
+    /// The directory attached at the guest's `/`, if any.
+    pub fn fs_root(&self) -> Option<&Path> {
+        self.fs_root.as_deref()
+    }
+
+    /// The limits on guest output.
+    pub fn stdio_limits(&self) -> StdioLimits {
+        self.stdio
+    }
+}
+
+/// Limits on what the host buffers of a guest's standard output and error.
+///
+/// Output reaches the [`InvocationContext`](crate::InvocationContext) line
+/// by line. A line longer than [`max_line_bytes`](Self::max_line_bytes)
+/// is not held whole: it is delivered in pieces of at most that many bytes,
+/// each cut where a UTF-8 character starts, so no character is split into
+/// replacement characters and nothing is dropped. The host therefore holds
+/// at most `max_line_bytes` per stream, however long a guest writes without
+/// a newline (the original runtime's buffer grew without bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StdioLimits {
+    /// The most bytes of one line delivered at once, and so the most the
+    /// host buffers per stream. Values below 4 (one UTF-8 character) count
+    /// as 4.
+    ///
+    /// Default: [`StdioLimits::DEFAULT_MAX_LINE_BYTES`] (64 KiB).
+    pub max_line_bytes: usize,
+}
+
+impl StdioLimits {
+    /// The default line cap: 64 KiB.
+    pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+
+    /// The smallest cap that always holds a whole UTF-8 character.
+    pub(crate) const MIN_LINE_BYTES: usize = 4;
+
+    /// The cap in force, never below one character.
+    pub(crate) fn line_cap(self) -> usize {
+        self.max_line_bytes.max(Self::MIN_LINE_BYTES)
+    }
+}
+
+impl Default for StdioLimits {
+    fn default() -> Self {
+        Self {
+            max_line_bytes: Self::DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The guest's exports, found once per component and bound once per
+//! instance.
+
+use std::fmt;
+
+use wasmtime::AsContextMut;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, ComponentExportIndex, Func, Instance, TypedFunc};
+
+use crate::HostError;
+
+/// One export of the `plugin` world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PluginExport {
+    /// `invoke`, the only required export.
+    Invoke,
+    /// `list-functions`.
+    ListFunctions,
+    /// `function-args`.
+    FunctionArgs,
+    /// `function-returns`.
+    FunctionReturns,
+    /// `function-writeable`.
+    FunctionWriteable,
+    /// `function-comment`.
+    FunctionComment,
+    /// `init`.
+    Init,
+}
+
+impl PluginExport {
+    /// Every export, `invoke` first.
+    pub const ALL: [PluginExport; 7] = [
+        Self::Invoke,
+        Self::ListFunctions,
+        Self::FunctionArgs,
+        Self::FunctionReturns,
+        Self::FunctionWriteable,
+        Self::FunctionComment,
+        Self::Init,
+    ];
+
+    /// The export's WIT name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Invoke => "invoke",
+            Self::ListFunctions => "list-functions",
+            Self::FunctionArgs => "function-args",
+            Self::FunctionReturns => "function-returns",
+            Self::FunctionWriteable => "function-writeable",
+            Self::FunctionComment => "function-comment",
+            Self::Init => "init",
+        }
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for PluginExport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// The signatures of the exports, as wasmtime's typed functions see them.
+// Parameters are borrowed so a call copies the caller's bytes straight
+// into guest memory.
+type InvokeParams<'a> = (Option<&'a str>, &'a [u8]);
+type NameParam<'a> = (Option<&'a str>,);
+type BytesResult = (Result<Vec<u8>, String>,);
+type ListFunctions = TypedFunc<(), (Vec<Option<String>>,)>;
+type Init = TypedFunc<(), (Result<(), String>,)>;
+
+/// Where a component's exports are, found once per component.
+///
+/// Only `invoke` is required. The other six are looked up too and may be
+/// missing: the SDK always exports them, but a component built by other
+/// means need not, and the host can fall back on the package's manifest.
+#[derive(Debug, Clone)]
+pub struct PluginExports {
+    indices: [Option<ComponentExportIndex>; 7],
+}
+
+impl PluginExports {
+    /// Finds the exports of `component`.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::MissingExport`] when there is no `invoke`;
+    /// [`HostError::ExportType`] when an export of one of these names is not
+    /// a function. Signatures are checked by [`bind`](Self::bind).
+    pub fn resolve(component: &Component) -> Result<Self, HostError> {
+        let mut indices = [None; 7];
+        for export in PluginExport::ALL {
+            let Some((item, index)) = component.get_export(None, export.name()) else {
+                continue;
+            };
+            if !matches!(item, ComponentItem::ComponentFunc(_)) {
+                return Err(HostError::ExportType {
+                    name: export.name(),
+                    message: "it is not a function".to_owned(),
+                });
+            }
+            indices[export.slot()] = Some(index);
+        }
+        if indices[PluginExport::Invoke.slot()].is_none() {
+            return Err(HostError::MissingExport {
+                name: PluginExport::Invoke.name(),
+            });
+        }
+        Ok(Self { indices })
+    }
+
+    /// Whether the component exports `export`.
+    pub fn has(&self, export: PluginExport) -> bool {
+        self.indices[export.slot()].is_some()
+    }
+
+    /// The exports of one instance of the component, with their signatures
+    /// checked.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::ExportType`] when an export's signature differs from
+    /// the `plugin` world's.
+    ///
+    /// # Panics
+    ///
+    /// As wasmtime does, if `instance` does not belong to `store`.
+    pub fn bind(
+        &self,
+        mut store: impl AsContextMut,
+        instance: &Instance,
+    ) -> Result<GuestExports, HostError> {
+        let mut store = store.as_context_mut();
+        let mut func = |export: PluginExport| -> Result<Option<Func>, HostError> {
+            let Some(index) = &self.indices[export.slot()] else {
+                return Ok(None);
+            };
+            instance
+                .get_func(&mut store, index)
+                .map(Some)
+                .ok_or_else(|| HostError::ExportType {
+                    name: export.name(),
+                    message: "the instance does not have it; was it created from another \
+                              component?"
+                        .to_owned(),
+                })
+        };
+        let invoke = func(PluginExport::Invoke)?.ok_or(HostError::MissingExport {
+            name: PluginExport::Invoke.name(),
+        })?;
+        let list_functions = func(PluginExport::ListFunctions)?;
+        let function_args = func(PluginExport::FunctionArgs)?;
+        let function_returns = func(PluginExport::FunctionReturns)?;
+        let function_writeable = func(PluginExport::FunctionWriteable)?;
+        let function_comment = func(PluginExport::FunctionComment)?;
+        let init = func(PluginExport::Init)?;
+
+        check::<InvokeParams<'_>, BytesResult>(&store, &invoke, PluginExport::Invoke)?;
+        for (func, export) in [
+            (&function_args, PluginExport::FunctionArgs),
+            (&function_returns, PluginExport::FunctionReturns),
+        ] {
+            if let Some(func) = func {
+                check::<NameParam<'_>, BytesResult>(&store, func, export)?;
+            }
+        }
+        if let Some(func) = &function_writeable {
+            check::<NameParam<'_>, (Result<bool, String>,)>(
+                &store,
+                func,
+                PluginExport::FunctionWriteable,
+            )?;
+        }
+        if let Some(func) = &function_comment {
+            check::<NameParam<'_>, (Result<Option<String>, String>,)>(
+                &store,
+                func,
+                PluginExport::FunctionComment,
+            )?;
+        }
+        let list_functions = list_functions
+            .map(|func| typed(&store, &func, PluginExport::ListFunctions))
+            .transpose()?;
+        let init = init
+            .map(|func| typed(&store, &func, PluginExport::Init))
+            .transpose()?;
+
+        Ok(GuestExports {
+            invoke,
+            list_functions,
+            function_args,
+            function_returns,
+            function_writeable,
+            function_comment,
+            init,
+        })
+    }
+}
+
+fn typed<P, R>(
+    store: &impl wasmtime::AsContext,
+    func: &Func,
+    export: PluginExport,
+) -> Result<TypedFunc<P, R>, HostError>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+{
+    func.typed::<P, R>(store)
+        .map_err(|error| HostError::ExportType {
+            name: export.name(),
+            message: format!("{error:#}"),
+        })
+}
+
+fn check<P, R>(
+    store: &impl wasmtime::AsContext,
+    func: &Func,
+    export: PluginExport,
+) -> Result<(), HostError>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+{
+    typed::<P, R>(store, func, export).map(|_| ())
+}
+
+/// The exports of one instance, checked against the `plugin` world.
+///
+/// Each method enters the guest with `call_async` (the store must be
+/// configured for async) and has two levels of failure: the outer
+/// `wasmtime::Error` is a trap (the guest panicked, ran out of fuel or
+/// time, broke the canonical ABI; the instance must not be used again),
+/// the inner `Err(String)` is the guest's own error message (the instance
+/// is fine).
+///
+/// The optional exports return `Ok(None)` when the component does not have
+/// them, except [`init`](Self::init), for which a missing export means there
+/// is nothing to initialise.
+///
+/// Functions taking a name or arguments borrow them. wasmtime's typed
+/// functions carry their parameter types, borrowed lifetimes included, so
+/// these are kept untyped, checked once in [`PluginExports::bind`], and
+/// given their (borrowed) type again at each call, which repeats the check
+/// (a walk over two parameter types) instead of copying the arguments.
+#[derive(Clone, Copy)]
+pub struct GuestExports {
+    invoke: Func,
+    list_functions: Option<ListFunctions>,
+    function_args: Option<Func>,
+    function_returns: Option<Func>,
+    function_writeable: Option<Func>,
+    function_comment: Option<Func>,
+    init: Option<Init>,
+}
+
+impl fmt::Debug for GuestExports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let present: Vec<_> = PluginExport::ALL
+            .into_iter()
+            .filter(|export| self.has(*export))
+            .map(PluginExport::name)
+            .collect();
+        f.debug_struct("GuestExports")
+            .field("exports", &present)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuestExports {
+    /// Whether the instance has `export`.
+    pub fn has(&self, export: PluginExport) -> bool {
+        match export {
+            PluginExport::Invoke => true,
+            PluginExport::ListFunctions => self.list_functions.is_some(),
+            PluginExport::FunctionArgs => self.function_args.is_some(),
+            PluginExport::FunctionReturns => self.function_returns.is_some(),
+            PluginExport::FunctionWriteable => self.function_writeable.is_some(),
+            PluginExport::FunctionComment => self.function_comment.is_some(),
+            PluginExport::Init => self.init.is_some(),
+        }
+    }
+
+    /// Calls the function `name` (`None`: the default export) with `args`,
+    /// an encoded `ValueList` (see [`codec::encode_args`](crate::codec::encode_args)).
+    /// `Ok(Ok(bytes))` holds the encoded result value.
+    pub async fn invoke(
+        &self,
+        mut store: impl AsContextMut<Data: Send>,
+        name: Option<&str>,
+        args: &[u8],
+    ) -> wasmtime::Result<Result<Vec<u8>, String>> {
+        let func = self.invoke.typed::<InvokeParams<'_>, BytesResult>(&store)?;
+        let (result,) = func.call_async(&mut store, (name, args)).await?;
+        Ok(result)
+    }
+
+    /// The names of the module's functions (`None`: the default export).
+    pub async fn list_functions(
+        &self,
+        mut store: impl AsContextMut<Data: Send>,
+    ) -> wasmtime::Result<Option<Vec<Option<String>>>> {
+        let Some(func) = &self.list_functions else {
+            return Ok(None);
+        };
+        let (names,) = func.call_async(&mut store, ()).await?;
+        Ok(Some(names))
+    }
+
+    /// The encoded `ArgumentList` of `name`'s parameters (see
+    /// [`codec::decode_arguments`](crate::codec::decode_arguments)).
+    pub async fn function_args(
+        &self,
+        store: impl AsContextMut<Data: Send>,
+        name: Option<&str>,
+    ) -> wasmtime::Result<Option<Result<Vec<u8>, String>>> {
+        call_named::<Result<Vec<u8>, String>>(self.function_args.as_ref(), store, name).await
+    }
+
+    /// The encoded `Kind` `name` returns (see
+    /// [`codec::decode_kind`](crate::codec::decode_kind)).
+    pub async fn function_returns(
+        &self,
+        store: impl AsContextMut<Data: Send>,
+        name: Option<&str>,
+    ) -> wasmtime::Result<Option<Result<Vec<u8>, String>>> {
+        call_named::<Result<Vec<u8>, String>>(self.function_returns.as_ref(), store, name).await
+    }
+
+    /// Whether `name` writes to the database.
+    pub async fn function_writeable(
+        &self,
+        store: impl AsContextMut<Data: Send>,
+        name: Option<&str>,
+    ) -> wasmtime::Result<Option<Result<bool, String>>> {
+        call_named::<Result<bool, String>>(self.function_writeable.as_ref(), store, name).await
+    }
+
+    /// The documentation of `name`, if it has any.
+    pub async fn function_comment(
+        &self,
+        store: impl AsContextMut<Data: Send>,
+        name: Option<&str>,
+    ) -> wasmtime::Result<Option<Result<Option<String>, String>>> {
+        call_named::<Result<Option<String>, String>>(self.function_comment.as_ref(), store, name)
+            .await
+    }
+
+    /// Runs the module's `init`; `Ok(Ok(()))` without calling anything when
+    /// the module has none.
+    pub async fn init(
+        &self,
+        mut store: impl AsContextMut<Data: Send>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let Some(func) = &self.init else {
+            return Ok(Ok(()));
+        };
+        let (result,) = func.call_async(&mut store, ()).await?;
+        Ok(result)
+    }
+}
+
+/// Calls an optional export that takes a function name.
+async fn call_named<R>(
+    func: Option<&Func>,
+    mut store: impl AsContextMut<Data: Send>,
+    name: Option<&str>,
+) -> wasmtime::Result<Option<R>>
+where
+    R: wasmtime::component::ComponentType + wasmtime::component::Lift + Send + Sync + 'static,
+{
+    let Some(func) = func else {
+        return Ok(None);
+    };
+    let func = func.typed::<NameParam<'_>, (R,)>(&store)?;
+    let (result,) = func.call_async(&mut store, (name,)).await?;
+    Ok(Some(result))
+}
