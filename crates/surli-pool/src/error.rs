@@ -1,0 +1,198 @@
+//! What can go wrong loading a module or calling it.
+
+use std::time::Duration;
+
+use surli_config::LimitSource;
+
+/// Why a module could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The package could not be read.
+    #[error(transparent)]
+    Package(#[from] surli_package::PackageError),
+    /// The configuration is not one this runtime can run (e.g. its ABI).
+    #[error("module {module}: {source}")]
+    Config {
+        /// `organisation/name@version`.
+        module: String,
+        /// What is wrong.
+        #[source]
+        source: surli_config::ConfigError,
+    },
+    /// An `allow_net` entry could not be parsed or resolved.
+    #[error("module {module}: {source}")]
+    Net {
+        /// `organisation/name@version`.
+        module: String,
+        /// Which entry and why.
+        #[source]
+        source: surli_net::NetError,
+    },
+    /// The engine could not compile the component.
+    #[error("module {module}: {source}")]
+    Engine {
+        /// `organisation/name@version`.
+        module: String,
+        /// wasmtime's explanation.
+        #[source]
+        source: surli_engine::EngineError,
+    },
+    /// The component does not fit the `surrealism:plugin` world (for
+    /// instance it has no `invoke` export), or a first instance failed.
+    #[error("module {module}: {source}")]
+    Host {
+        /// `organisation/name@version`.
+        module: String,
+        /// What does not fit.
+        #[source]
+        source: surli_host::HostError,
+    },
+    /// The module cannot be instantiated (an import it needs is missing,
+    /// or its start-up traps).
+    #[error("module {module}: cannot instantiate: {message}")]
+    Instantiation {
+        /// `organisation/name@version`.
+        module: String,
+        /// wasmtime's explanation.
+        message: String,
+    },
+    /// Strict loading found `exports.toml` disagreeing with the module.
+    #[error("module {module}: exports.toml does not match the module: {}", mismatches.join("; "))]
+    ExportsMismatch {
+        /// `organisation/name@version`.
+        module: String,
+        /// Each disagreement.
+        mismatches: Vec<String>,
+    },
+    /// The blocking compilation task died (the runtime is shutting down).
+    #[error("module {module}: the compilation task did not finish: {message}")]
+    Task {
+        /// `organisation/name@version`.
+        module: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Which limit ended a call that ran too long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeoutLimit {
+    /// The caller's own timeout for this call.
+    Caller,
+    /// The module's `max_execution_time`.
+    Module,
+    /// The server's `max_execution_time`.
+    Server,
+}
+
+impl From<LimitSource> for TimeoutLimit {
+    fn from(source: LimitSource) -> Self {
+        match source {
+            LimitSource::Module => Self::Module,
+            LimitSource::Server => Self::Server,
+        }
+    }
+}
+
+impl std::fmt::Display for TimeoutLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Caller => "the caller's timeout",
+            Self::Module => "the module's max_execution_time",
+            Self::Server => "the server's max_execution_time",
+        })
+    }
+}
+
+/// How a timeout was noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeoutWatch {
+    /// The guest's own code reached its epoch deadline.
+    Epoch,
+    /// The wall-clock guard fired: the guest was blocked, typically inside
+    /// a slow host call such as `sql`, where epoch checks cannot run.
+    WallClock,
+}
+
+/// Why a call failed. [`CallError::is_instance_fatal`] says whether the
+/// instance was discarded (the lease takes care of that by itself).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The guest returned an error of its own (unknown function, wrong
+    /// arguments, a user `Err`). The text is the guest's, unchanged.
+    #[error("{message}")]
+    Guest {
+        /// The guest's error text.
+        message: String,
+    },
+    /// The call ran past its time limit.
+    #[error("call timed out after {limit:?}: {source_limit} fired")]
+    Timeout {
+        /// The limit that fired.
+        limit: Duration,
+        /// Whose limit it was.
+        source_limit: TimeoutLimit,
+        /// How it was noticed.
+        watch: TimeoutWatch,
+    },
+    /// The guest asked for more memory than its limit allows.
+    #[error("out of memory: {detail}")]
+    OutOfMemory {
+        /// What was asked for and what the limit is.
+        detail: String,
+    },
+    /// The guest trapped (a panic, an unreachable, a stack overflow).
+    #[error("the guest trapped: {message}")]
+    Trap {
+        /// wasmtime's explanation, with the guest's backtrace if any.
+        message: String,
+    },
+    /// A new instance could not be created.
+    #[error("cannot instantiate module {module}: {message}")]
+    Instantiation {
+        /// `organisation/name@version`.
+        module: String,
+        /// Why.
+        message: String,
+    },
+    /// The module's `init` export failed, so its instance is unusable.
+    #[error("init of module {module} failed: {message}")]
+    InitFailed {
+        /// `organisation/name@version`.
+        module: String,
+        /// The guest's error or trap text.
+        message: String,
+        /// Whether this was a remembered failure answered without running
+        /// `init` again (a recent failure backs off further attempts).
+        remembered: bool,
+    },
+    /// The arguments could not be encoded, or the guest's result decoded.
+    #[error("{0}")]
+    Codec(#[source] surli_host::HostError),
+    /// The module has no such export (`function-args` and friends are
+    /// optional in the world).
+    #[error("module {module} does not export `{export}`")]
+    MissingExport {
+        /// `organisation/name@version`.
+        module: String,
+        /// The missing export.
+        export: &'static str,
+    },
+}
+
+impl CallError {
+    /// Whether the instance that produced this error was discarded: it
+    /// trapped, timed out, ran out of memory, or never became usable.
+    pub fn is_instance_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::OutOfMemory { .. }
+                | Self::Trap { .. }
+                | Self::Instantiation { .. }
+                | Self::InitFailed { .. }
+        )
+    }
+}

@@ -1,0 +1,240 @@
+//! One instance of a module: its store, its bound exports, and whether a
+//! call is under way in it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use surli_engine::SurliEngine;
+use surli_engine::wasmtime::{Store, Trap, UpdateDeadline};
+use surli_host::{CallInfo, GuestExports, HostState, InvocationContext};
+
+use crate::error::{CallError, TimeoutLimit, TimeoutWatch};
+use crate::module::ModuleInner;
+
+pub(crate) struct Instance {
+    store: Store<HostState>,
+    exports: GuestExports,
+    /// Set while a call runs and cleared only when it returns: an instance
+    /// whose call future was dropped midway still has it set, and is thrown
+    /// away rather than pooled (its guest state is unknown).
+    in_call: bool,
+    deadline: Deadline,
+}
+
+/// The epoch at which the running call is interrupted.
+///
+/// On a guarded engine the store does not trap at its epoch deadline
+/// directly: it calls back on every tick, yields to the async executor, and
+/// traps only once the call's own deadline has passed. Yielding is what lets
+/// a caller's dropped future, or the wall-clock guard, stop a guest that
+/// never returns on its own: a future that never yields can only be dropped
+/// after it finishes, and it holds a worker thread all the while.
+pub(crate) struct Deadline(Arc<AtomicU64>);
+
+impl Deadline {
+    /// Installs the tick callback on a new store (before instantiation, so
+    /// a guest's start-up is bounded too).
+    pub(crate) fn install(store: &mut Store<HostState>, engine: &SurliEngine) -> Self {
+        let at = Arc::new(AtomicU64::new(u64::MAX));
+        if engine.interrupts() {
+            let engine = engine.clone();
+            let at = Arc::clone(&at);
+            store.epoch_deadline_callback(move |_| {
+                Ok(if engine.current_epoch() >= at.load(Ordering::Acquire) {
+                    UpdateDeadline::Interrupt
+                } else {
+                    UpdateDeadline::Yield(1)
+                })
+            });
+        }
+        Self(at)
+    }
+
+    /// Arms the deadline of what runs next: `limit` from now (`None`: no
+    /// limit), rounded up to whole ticks plus the one under way.
+    pub(crate) fn arm(
+        &self,
+        store: &mut Store<HostState>,
+        engine: &SurliEngine,
+        limit: Option<Duration>,
+    ) {
+        if !engine.interrupts() {
+            return;
+        }
+        let at = engine
+            .current_epoch()
+            .saturating_add(engine.deadline_ticks(limit));
+        self.0.store(at, Ordering::Release);
+        // Check back at the next tick; the callback decides from there.
+        store.set_epoch_deadline(1);
+    }
+}
+
+/// The limit a call runs under and whose it is.
+#[derive(Clone, Copy)]
+struct CallLimit {
+    limit: Duration,
+    source: TimeoutLimit,
+}
+
+impl Instance {
+    pub(crate) fn new(store: Store<HostState>, exports: GuestExports, deadline: Deadline) -> Self {
+        Self {
+            store,
+            exports,
+            in_call: false,
+            deadline,
+        }
+    }
+
+    pub(crate) fn in_call(&self) -> bool {
+        self.in_call
+    }
+
+    /// Both halves at once, for calls that need the exports and the store.
+    pub(crate) fn parts(&mut self) -> (&GuestExports, &mut Store<HostState>) {
+        (&self.exports, &mut self.store)
+    }
+
+    /// Runs the guest's `invoke` under the tighter of the caller's timeout
+    /// and the module's limit, with `ctx` as the context for its host calls.
+    pub(crate) async fn invoke(
+        &mut self,
+        module: &ModuleInner,
+        ctx: Arc<dyn InvocationContext>,
+        function: Option<&str>,
+        args: &[u8],
+        caller_timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallError> {
+        let limit = call_limit(module, caller_timeout);
+        let info = CallInfo::invoke(Arc::clone(module.env.module()), function);
+        self.prepare(module, ctx, info, limit);
+        self.in_call = true;
+        let call = self.exports.invoke(&mut self.store, function, args);
+        let outcome = guard(module, limit, call).await;
+        // When the guard fired the guest was stopped midway: `in_call`
+        // stays set so the instance can never be pooled again.
+        self.in_call = outcome.is_none();
+        self.store.data_mut().clear_call();
+        match outcome {
+            None => Err(wall_clock_timeout(limit)),
+            Some(Ok(Ok(bytes))) => Ok(bytes),
+            Some(Ok(Err(message))) => Err(CallError::Guest { message }),
+            Some(Err(error)) => Err(self.classify(error, limit)),
+        }
+    }
+
+    /// Runs the guest's `init`, if it has one. The error is the text a
+    /// `CallError::InitFailed` carries.
+    pub(crate) async fn run_init(
+        &mut self,
+        module: &ModuleInner,
+        ctx: Arc<dyn InvocationContext>,
+        info: CallInfo,
+    ) -> Result<(), String> {
+        let limit = call_limit(module, None);
+        self.prepare(module, ctx, info, limit);
+        self.in_call = true;
+        let call = self.exports.init(&mut self.store);
+        let outcome = guard(module, limit, call).await;
+        self.in_call = outcome.is_none();
+        self.store.data_mut().clear_call();
+        match outcome {
+            None => Err(wall_clock_timeout(limit).to_string()),
+            Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(message))) => Err(message),
+            Some(Err(error)) => Err(self.classify(error, limit).to_string()),
+        }
+    }
+
+    fn prepare(
+        &mut self,
+        module: &ModuleInner,
+        ctx: Arc<dyn InvocationContext>,
+        info: CallInfo,
+        limit: Option<CallLimit>,
+    ) {
+        let state = self.store.data_mut();
+        state.set_call(ctx, info);
+        state.limiter_mut().reset();
+        self.deadline
+            .arm(&mut self.store, &module.engine, limit.map(|l| l.limit));
+    }
+
+    fn classify(
+        &self,
+        error: surli_engine::wasmtime::Error,
+        limit: Option<CallLimit>,
+    ) -> CallError {
+        if let (Some(Trap::Interrupt), Some(limit)) = (error.downcast_ref::<Trap>(), limit) {
+            return CallError::Timeout {
+                limit: limit.limit,
+                source_limit: limit.source,
+                watch: TimeoutWatch::Epoch,
+            };
+        }
+        if let Some(exhausted) = self.store.data().memory_limiter().exhausted() {
+            return CallError::OutOfMemory {
+                detail: exhausted.to_string(),
+            };
+        }
+        CallError::Trap {
+            message: format!("{error:#}"),
+        }
+    }
+}
+
+/// The limit for a call: the caller's timeout if it is tighter than the
+/// module's effective limit. Modules on the fast engine (no timeouts, by
+/// the server's consent) have none at all: their code has no epoch checks,
+/// so nothing could stop it anyway.
+fn call_limit(module: &ModuleInner, caller: Option<Duration>) -> Option<CallLimit> {
+    if !module.limits.strict_timeout {
+        return None;
+    }
+    let own = module.limits.max_execution_time.map(|l| CallLimit {
+        limit: l.value,
+        source: l.set_by.into(),
+    });
+    match (caller, own) {
+        (Some(c), Some(o)) if c >= o.limit => Some(o),
+        (Some(c), _) => Some(CallLimit {
+            limit: c,
+            source: TimeoutLimit::Caller,
+        }),
+        (None, own) => own,
+    }
+}
+
+/// Awaits `call`, abandoning it when the wall clock passes the limit plus
+/// the grace period: the epoch cannot interrupt a guest blocked in a host
+/// call, but dropping the future can. `None` means the guard fired.
+async fn guard<F: Future>(
+    module: &ModuleInner,
+    limit: Option<CallLimit>,
+    call: F,
+) -> Option<F::Output> {
+    match limit {
+        None => Some(call.await),
+        Some(limit) => {
+            let wall = limit
+                .limit
+                .saturating_add(module.runtime.options.wall_clock_grace);
+            tokio::time::timeout(wall, call).await.ok()
+        }
+    }
+}
+
+fn wall_clock_timeout(limit: Option<CallLimit>) -> CallError {
+    // The guard only runs with a limit, so `limit` is always set here.
+    let limit = limit.unwrap_or(CallLimit {
+        limit: Duration::ZERO,
+        source: TimeoutLimit::Server,
+    });
+    CallError::Timeout {
+        limit: limit.limit,
+        source_limit: limit.source,
+        watch: TimeoutWatch::WallClock,
+    }
+}

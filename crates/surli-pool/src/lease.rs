@@ -1,0 +1,166 @@
+//! Leases: an instance checked out of a module's pool, returned by itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use surli_host::InvocationContext;
+use surrealdb_types::Value;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::error::CallError;
+use crate::instance::Instance;
+use crate::module::Module;
+use crate::stats::Counters;
+
+/// An instance of a module checked out for one caller.
+///
+/// Dropping the lease returns a healthy instance to the pool. An instance
+/// that trapped, timed out or ran out of memory is discarded at once (the
+/// next call on the lease gets a fresh one), and one whose call future was
+/// dropped midway is discarded when the lease drops: a broken instance can
+/// never be pooled. Between calls the instance holds no context.
+pub struct Lease {
+    module: Module,
+    instance: Option<Instance>,
+    ctx: Arc<dyn InvocationContext>,
+    // Released last, after the instance is back in the pool.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease")
+            .field("module", &self.module.id())
+            .field("has_instance", &self.instance.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lease {
+    pub(crate) fn new(
+        module: Module,
+        instance: Instance,
+        permit: OwnedSemaphorePermit,
+        ctx: Arc<dyn InvocationContext>,
+    ) -> Self {
+        module.inner.counters.checked_out();
+        Self {
+            module,
+            instance: Some(instance),
+            ctx,
+            _permit: permit,
+        }
+    }
+
+    /// Calls `function` (`None`: the default export) under the module's
+    /// time limit.
+    pub async fn call(
+        &mut self,
+        function: Option<&str>,
+        args: Vec<Value>,
+    ) -> Result<Value, CallError> {
+        self.call_with_timeout(function, args, None).await
+    }
+
+    /// Calls `function` under the caller's timeout, when it is tighter than
+    /// the module's limit.
+    pub async fn call_with_timeout(
+        &mut self,
+        function: Option<&str>,
+        args: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value, CallError> {
+        let module = self.module.clone();
+        let tally = Tally::start(&module.inner.counters);
+        let outcome = async {
+            let encoded = surli_host::codec::encode_args(&args).map_err(CallError::Codec)?;
+            let bytes = self.invoke(function, &encoded, timeout).await?;
+            surli_host::codec::decode_value(&bytes).map_err(CallError::Codec)
+        }
+        .await;
+        tally.finish(&outcome);
+        outcome
+    }
+
+    /// Calls `function` with pre-encoded arguments, returning the encoded
+    /// result (see `Module::call_encoded`).
+    pub async fn call_encoded(
+        &mut self,
+        function: Option<&str>,
+        args: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallError> {
+        let module = self.module.clone();
+        let tally = Tally::start(&module.inner.counters);
+        let outcome = self.invoke(function, args, timeout).await;
+        tally.finish(&outcome);
+        outcome
+    }
+
+    pub(crate) async fn invoke(
+        &mut self,
+        function: Option<&str>,
+        args: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallError> {
+        let inner = &self.module.inner;
+        let instance = match self.instance.as_mut() {
+            Some(instance) => instance,
+            None => self
+                .instance
+                .insert(inner.new_initialised_instance().await?),
+        };
+        let outcome = instance
+            .invoke(inner, Arc::clone(&self.ctx), function, args, timeout)
+            .await;
+        if outcome.as_ref().is_err_and(CallError::is_instance_fatal) {
+            self.instance = None;
+            inner.counters.instance_discarded();
+        }
+        outcome
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let inner = &self.module.inner;
+        inner.counters.checked_in();
+        if let Some(instance) = self.instance.take() {
+            if instance.in_call() {
+                inner.counters.instance_discarded();
+            } else {
+                inner.return_instance(instance);
+            }
+        }
+    }
+}
+
+/// Counts one call: started on creation, finished with its outcome, or
+/// cancelled if dropped before finishing (its future was dropped).
+pub(crate) struct Tally<'a> {
+    counters: &'a Counters,
+    finished: bool,
+}
+
+impl<'a> Tally<'a> {
+    pub(crate) fn start(counters: &'a Counters) -> Self {
+        counters.call_started();
+        Self {
+            counters,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn finish<T>(mut self, outcome: &Result<T, CallError>) {
+        self.counters.call_finished(outcome);
+        self.finished = true;
+    }
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.counters.call_cancelled();
+        }
+    }
+}

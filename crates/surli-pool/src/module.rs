@@ -1,0 +1,483 @@
+//! A loaded module: compiled once, shared by `Arc`, with its pool of
+//! instances, its KV store and its counters.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use surli_config::{EffectiveLimits, ModuleConfig};
+use surli_engine::SurliEngine;
+use surli_engine::wasmtime::Store;
+use surli_engine::wasmtime::component::InstancePre;
+use surli_host::{
+    CallInfo, GuestExports, HostState, InvocationContext, MemoryLimiter, MemoryLimits, ModuleEnv,
+    NullContext, PluginExports,
+};
+use surli_kv::{KvLimits, KvStore, MemoryKvStore};
+use surli_net::{NetAllowList, parse_entries};
+use surli_package::Package;
+use surrealdb_types::Value;
+use tokio::sync::Semaphore;
+
+use crate::describe::{self, FunctionSignature};
+use crate::error::{CallError, LoadError};
+use crate::instance::{Deadline, Instance};
+use crate::lease::{Lease, Tally};
+use crate::runtime::RuntimeInner;
+use crate::stats::{Counters, ModuleStats};
+
+/// Per-module choices an embedder makes at load.
+#[derive(Clone, Default)]
+pub struct ModuleOptions {
+    /// The module's KV store. `None`: a fresh in-memory store with the
+    /// module's effective KV limits. Pass a durable store to keep data
+    /// across restarts; never pass one module's store to another.
+    pub kv: Option<Arc<dyn KvStore>>,
+    /// The context `init` runs under. `None`: a [`NullContext`], so `init`
+    /// can use the KV store but not `sql` or `run`.
+    ///
+    /// `init` runs once per new instance, whichever caller happened to make
+    /// the pool grow. The original ran it under that caller's context, so a
+    /// module's set-up ran with a random user's rights; here it runs under
+    /// a context the embedder chose for the module, bounded by the module's
+    /// own time limit rather than that caller's.
+    pub init_context: Option<Arc<dyn InvocationContext>>,
+}
+
+impl std::fmt::Debug for ModuleOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleOptions")
+            .field("kv", &self.kv)
+            .field(
+                "init_context",
+                &self.init_context.as_ref().map(|_| "custom"),
+            )
+            .finish()
+    }
+}
+
+/// A loaded module. Cheap to clone: clones share the compiled component,
+/// the instance pool, the KV store and the counters.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("module", &self.inner.id)
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct ModuleInner {
+    pub(crate) runtime: Arc<RuntimeInner>,
+    pub(crate) id: String,
+    pub(crate) package: Package,
+    pub(crate) limits: EffectiveLimits,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) engine: SurliEngine,
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) exports: PluginExports,
+    pub(crate) env: Arc<ModuleEnv>,
+    pub(crate) kv: Arc<dyn KvStore>,
+    pub(crate) idle: Mutex<Vec<Instance>>,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) counters: Counters,
+    pub(crate) init_context: Arc<dyn InvocationContext>,
+    pub(crate) init_failure: Mutex<Option<InitFailure>>,
+    pub(crate) signatures: Vec<FunctionSignature>,
+}
+
+/// The last `init` failure, remembered so a module whose `init` keeps
+/// failing is not re-instantiated on every call.
+pub(crate) struct InitFailure {
+    pub(crate) message: String,
+    pub(crate) at: Instant,
+    pub(crate) backoff: Duration,
+}
+
+const FIRST_INIT_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_INIT_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Module {
+    pub(crate) async fn load(
+        runtime: Arc<RuntimeInner>,
+        package: Package,
+        options: ModuleOptions,
+    ) -> Result<Self, LoadError> {
+        let config = package.config().clone();
+        let id = module_id(&config);
+        config.check_abi().map_err(|source| LoadError::Config {
+            module: id.clone(),
+            source,
+        })?;
+
+        let merged = EffectiveLimits::merge(&runtime.options.server, &config.capabilities);
+        let mut warnings: Vec<String> = package
+            .config_warnings()
+            .iter()
+            .map(ToString::to_string)
+            .chain(package.warnings().iter().map(ToString::to_string))
+            .chain(merged.warnings.iter().map(ToString::to_string))
+            .collect();
+        let limits = merged.limits;
+
+        let net = resolve_net(&runtime, &config, &id).await?;
+        let kv = options.kv.unwrap_or_else(|| {
+            Arc::new(MemoryKvStore::new(KvLimits {
+                max_entries: limits.max_kv_entries.map(|l| l.value),
+                max_value_bytes: limits.max_kv_value_bytes.map(|l| l.value),
+                ..KvLimits::default()
+            }))
+        });
+
+        let set = if limits.strict_timeout {
+            &runtime.guarded
+        } else {
+            &runtime.fast
+        };
+        let engine = set.engine.clone();
+        let wasm = package.wasm_shared();
+        let compiling = engine.clone();
+        let component = tokio::task::spawn_blocking(move || compiling.compile(&wasm))
+            .await
+            .map_err(|e| LoadError::Task {
+                module: id.clone(),
+                message: e.to_string(),
+            })?
+            .map_err(|source| LoadError::Engine {
+                module: id.clone(),
+                source,
+            })?;
+        let exports = PluginExports::resolve(&component).map_err(|source| LoadError::Host {
+            module: id.clone(),
+            source,
+        })?;
+        let pre = set
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Instantiation {
+                module: id.clone(),
+                message: format!("{e:#}"),
+            })?;
+
+        let mut env = ModuleEnv::new(
+            config.meta.clone(),
+            config.capabilities.clone(),
+            Arc::clone(&kv),
+        )
+        .with_net(Arc::new(net))
+        .with_stdio_limits(runtime.options.stdio);
+        if let Some(root) = package.fs_path() {
+            env = env.with_fs_root(root);
+        }
+        let env = Arc::new(env);
+
+        let pool_size = limits.pool_size.value.get();
+        let mut inner = ModuleInner {
+            runtime,
+            id,
+            package,
+            limits,
+            warnings: Vec::new(),
+            engine,
+            pre,
+            exports,
+            env,
+            kv,
+            idle: Mutex::new(Vec::with_capacity(pool_size)),
+            permits: Arc::new(Semaphore::new(pool_size)),
+            counters: Counters::default(),
+            init_context: options
+                .init_context
+                .unwrap_or_else(|| Arc::new(NullContext)),
+            init_failure: Mutex::new(None),
+            signatures: Vec::new(),
+        };
+
+        // One instance, without `init`, proves the module instantiates and
+        // tells what it really exports; it is not pooled because `init`
+        // never ran in it.
+        let signatures = describe::probe(&inner)
+            .await
+            .map_err(|e| LoadError::Instantiation {
+                module: inner.id.clone(),
+                message: e.to_string(),
+            })?;
+        let mismatches = describe::compare(inner.package.exports(), &signatures);
+        if !mismatches.is_empty() && inner.runtime.options.strict_exports {
+            return Err(LoadError::ExportsMismatch {
+                module: inner.id,
+                mismatches,
+            });
+        }
+        warnings.extend(
+            mismatches
+                .into_iter()
+                .map(|m| format!("exports.toml does not match the module: {m}")),
+        );
+        for warning in &warnings {
+            tracing::warn!(module = %inner.id, "{warning}");
+        }
+        inner.signatures = signatures;
+        inner.warnings = warnings;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// `organisation/name@version`.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The module's `surrealism.toml`.
+    pub fn config(&self) -> &ModuleConfig {
+        self.inner.package.config()
+    }
+
+    /// The package the module was loaded from.
+    pub fn package(&self) -> &Package {
+        &self.inner.package
+    }
+
+    /// The limits the module runs under.
+    pub fn limits(&self) -> &EffectiveLimits {
+        &self.inner.limits
+    }
+
+    /// What looked wrong at load: unknown config keys, limits adjusted,
+    /// `exports.toml` disagreeing with the module.
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
+    }
+
+    /// The module's functions as the module itself reports them (asked once
+    /// at load). The live module is the authority; `exports.toml` is only a
+    /// cheap preview of this.
+    pub fn functions(&self) -> &[FunctionSignature] {
+        &self.inner.signatures
+    }
+
+    /// The module's KV store.
+    pub fn kv(&self) -> &Arc<dyn KvStore> {
+        &self.inner.kv
+    }
+
+    /// A snapshot of the module's counters.
+    pub fn stats(&self) -> ModuleStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// How many instances sit idle in the pool.
+    pub fn idle_instances(&self) -> usize {
+        self.inner.idle.lock().len()
+    }
+
+    /// How many more leases can be taken right now before one must wait.
+    pub fn available_permits(&self) -> usize {
+        self.inner.permits.available_permits()
+    }
+
+    /// Calls `function` (`None`: the default export) with `args`, on a
+    /// pooled instance, under the module's time limit.
+    pub async fn call(
+        &self,
+        ctx: Arc<dyn InvocationContext>,
+        function: Option<&str>,
+        args: Vec<Value>,
+    ) -> Result<Value, CallError> {
+        self.call_with_timeout(ctx, function, args, None).await
+    }
+
+    /// [`Module::call`] with the caller's own timeout, which can only
+    /// shorten the module's limit.
+    pub async fn call_with_timeout(
+        &self,
+        ctx: Arc<dyn InvocationContext>,
+        function: Option<&str>,
+        args: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value, CallError> {
+        let tally = Tally::start(&self.inner.counters);
+        let outcome = async {
+            let encoded = surli_host::codec::encode_args(&args).map_err(CallError::Codec)?;
+            let mut lease = self.lease_uncounted(ctx).await?;
+            let bytes = lease.invoke(function, &encoded, timeout).await?;
+            surli_host::codec::decode_value(&bytes).map_err(CallError::Codec)
+        }
+        .await;
+        tally.finish(&outcome);
+        outcome
+    }
+
+    /// Calls `function` with arguments already encoded as a FlatBuffers
+    /// value list, returning the encoded result: for embedders that hold
+    /// encoded values and should not pay to decode and re-encode them.
+    pub async fn call_encoded(
+        &self,
+        ctx: Arc<dyn InvocationContext>,
+        function: Option<&str>,
+        args: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallError> {
+        let tally = Tally::start(&self.inner.counters);
+        let outcome = async {
+            let mut lease = self.lease_uncounted(ctx).await?;
+            lease.invoke(function, args, timeout).await
+        }
+        .await;
+        tally.finish(&outcome);
+        outcome
+    }
+
+    /// Takes an instance for several calls under one context. The instance
+    /// goes back to the pool when the lease is dropped, unless a call broke
+    /// it (trap, timeout, out of memory, or a call future dropped midway),
+    /// in which case it is discarded: callers cannot get this wrong.
+    pub async fn lease(&self, ctx: Arc<dyn InvocationContext>) -> Result<Lease, CallError> {
+        self.lease_uncounted(ctx).await
+    }
+
+    async fn lease_uncounted(&self, ctx: Arc<dyn InvocationContext>) -> Result<Lease, CallError> {
+        let inner = &self.inner;
+        // The semaphore is never closed, so acquiring can only wait.
+        let permit = Arc::clone(&inner.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| CallError::Instantiation {
+                module: inner.id.clone(),
+                message: "the module's pool is closed".to_owned(),
+            })?;
+        let pooled = inner.idle.lock().pop();
+        let instance = match pooled {
+            Some(instance) => {
+                inner.counters.pool_hit();
+                instance
+            }
+            None => inner.new_initialised_instance().await?,
+        };
+        Ok(Lease::new(self.clone(), instance, permit, ctx))
+    }
+}
+
+impl ModuleInner {
+    /// A fresh instance, not yet initialised.
+    pub(crate) async fn new_instance(&self) -> Result<Instance, CallError> {
+        let max_memory = self
+            .limits
+            .max_memory_bytes
+            .map(|l| usize::try_from(l.value).unwrap_or(usize::MAX));
+        let limiter = MemoryLimiter::new(MemoryLimits::with_max_memory(max_memory));
+        let state = HostState::new(Arc::clone(&self.env), limiter).map_err(|e| {
+            CallError::Instantiation {
+                module: self.id.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let mut store = Store::new(self.engine.wasmtime(), state);
+        store.limiter(|state| state.limiter_mut());
+        let deadline = Deadline::install(&mut store, &self.engine);
+        let limit = self.limits.max_execution_time.map(|l| l.value);
+        deadline.arm(&mut store, &self.engine, limit);
+        let instance =
+            self.pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| CallError::Instantiation {
+                    module: self.id.clone(),
+                    message: format!("{e:#}"),
+                })?;
+        let exports: GuestExports =
+            self.exports
+                .bind(&mut store, &instance)
+                .map_err(|e| CallError::Instantiation {
+                    module: self.id.clone(),
+                    message: e.to_string(),
+                })?;
+        self.counters.instance_created();
+        Ok(Instance::new(store, exports, deadline))
+    }
+
+    pub(crate) async fn new_initialised_instance(&self) -> Result<Instance, CallError> {
+        if let Some(error) = self.remembered_init_failure() {
+            return Err(error);
+        }
+        let mut instance = self.new_instance().await?;
+        let info = CallInfo::init(Arc::clone(self.env.module()));
+        match instance
+            .run_init(self, Arc::clone(&self.init_context), info)
+            .await
+        {
+            Ok(()) => {
+                *self.init_failure.lock() = None;
+                Ok(instance)
+            }
+            Err(message) => {
+                self.counters.init_failed();
+                self.counters.instance_discarded();
+                self.remember_init_failure(&message);
+                Err(CallError::InitFailed {
+                    module: self.id.clone(),
+                    message,
+                    remembered: false,
+                })
+            }
+        }
+    }
+
+    fn remembered_init_failure(&self) -> Option<CallError> {
+        let failure = self.init_failure.lock();
+        let failure = failure.as_ref()?;
+        (failure.at.elapsed() < failure.backoff).then(|| CallError::InitFailed {
+            module: self.id.clone(),
+            message: failure.message.clone(),
+            remembered: true,
+        })
+    }
+
+    fn remember_init_failure(&self, message: &str) {
+        let mut failure = self.init_failure.lock();
+        let backoff = failure.as_ref().map_or(FIRST_INIT_BACKOFF, |f| {
+            (f.backoff * 2).min(MAX_INIT_BACKOFF)
+        });
+        *failure = Some(InitFailure {
+            message: message.to_owned(),
+            at: Instant::now(),
+            backoff,
+        });
+    }
+
+    /// Puts a healthy instance back, or drops it when the pool is full.
+    pub(crate) fn return_instance(&self, instance: Instance) {
+        let mut idle = self.idle.lock();
+        if idle.len() < self.limits.pool_size.value.get() {
+            idle.push(instance);
+        }
+    }
+}
+
+fn module_id(config: &ModuleConfig) -> String {
+    format!(
+        "{}/{}@{}",
+        config.meta.organisation, config.meta.name, config.meta.version
+    )
+}
+
+async fn resolve_net(
+    runtime: &RuntimeInner,
+    config: &ModuleConfig,
+    id: &str,
+) -> Result<NetAllowList, LoadError> {
+    let net_error = |source| LoadError::Net {
+        module: id.to_owned(),
+        source,
+    };
+    let entries = parse_entries(&config.capabilities.allow_net).map_err(net_error)?;
+    NetAllowList::resolve(&entries, runtime.options.resolver.as_ref())
+        .await
+        .map_err(net_error)
+}

@@ -1,0 +1,178 @@
+//! The runtime: the engines and linkers shared by every module it loads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use surli_config::ServerLimits;
+use surli_engine::wasmtime::component::Linker;
+use surli_engine::{EngineOptions, EpochSource, Flavour, SurliEngine};
+use surli_host::{HostState, StdioLimits};
+use surli_net::{Resolver, SystemResolver};
+use surli_package::Package;
+
+use crate::error::LoadError;
+use crate::module::{Module, ModuleOptions};
+
+/// How a [`Runtime`] runs its modules.
+#[derive(Clone)]
+pub struct RuntimeOptions {
+    /// The ceilings every module runs under; a module may only narrow them.
+    pub server: ServerLimits,
+    /// Who advances the epoch of the guarded engine. `Automatic` in a real
+    /// host; tests choose `Manual` to count ticks instead of waiting.
+    pub epoch: EpochSource,
+    /// How host names in `allow_net` are resolved at load.
+    pub resolver: Arc<dyn Resolver>,
+    /// Refuse a module whose `exports.toml` disagrees with what the module
+    /// itself reports (otherwise each disagreement is a warning).
+    pub strict_exports: bool,
+    /// Bounds on the guest's stdout and stderr lines.
+    pub stdio: StdioLimits,
+    /// How long after its deadline a call blocked outside guest code (in a
+    /// slow host call, say) is abandoned by the wall-clock guard. The epoch
+    /// fires first for guest code; this catches what epochs cannot.
+    pub wall_clock_grace: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            server: ServerLimits::default(),
+            epoch: EpochSource::Automatic,
+            resolver: Arc::new(SystemResolver),
+            strict_exports: false,
+            stdio: StdioLimits::default(),
+            wall_clock_grace: Duration::from_millis(50),
+        }
+    }
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("server", &self.server)
+            .field("epoch", &self.epoch)
+            .field("strict_exports", &self.strict_exports)
+            .field("stdio", &self.stdio)
+            .field("wall_clock_grace", &self.wall_clock_grace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads modules and owns what they share: a guarded and a fast engine and
+/// a linker for each. Cheap to clone; build one per process.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) options: RuntimeOptions,
+    pub(crate) guarded: EngineSet,
+    pub(crate) fast: EngineSet,
+}
+
+impl std::fmt::Debug for RuntimeInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An engine and the linker built for it.
+pub(crate) struct EngineSet {
+    pub(crate) engine: SurliEngine,
+    pub(crate) linker: Linker<HostState>,
+}
+
+impl Runtime {
+    /// Builds the engines and linkers.
+    pub fn new(options: RuntimeOptions) -> Result<Self, LoadError> {
+        let guarded = engine_set(Flavour::Guarded, options.epoch)?;
+        let fast = engine_set(Flavour::Fast, options.epoch)?;
+        Ok(Self {
+            inner: Arc::new(RuntimeInner {
+                options,
+                guarded,
+                fast,
+            }),
+        })
+    }
+
+    /// The options the runtime was built with.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.inner.options
+    }
+
+    /// The guarded engine, e.g. to advance a manual epoch in tests.
+    pub fn guarded_engine(&self) -> &SurliEngine {
+        &self.inner.guarded.engine
+    }
+
+    /// Loads a package: checks its ABI, merges its limits with the server's,
+    /// resolves its `allow_net`, compiles its component on a blocking
+    /// thread, and checks `exports.toml` against the module itself.
+    pub async fn load(&self, package: Package) -> Result<Module, LoadError> {
+        self.load_with(package, ModuleOptions::default()).await
+    }
+
+    /// [`Runtime::load`] with per-module options (a KV store of the
+    /// embedder's, the context `init` runs under).
+    pub async fn load_with(
+        &self,
+        package: Package,
+        options: ModuleOptions,
+    ) -> Result<Module, LoadError> {
+        Module::load(Arc::clone(&self.inner), package, options).await
+    }
+}
+
+fn engine_set(flavour: Flavour, epoch: EpochSource) -> Result<EngineSet, LoadError> {
+    let engine =
+        SurliEngine::new(EngineOptions { flavour, epoch }).map_err(|source| LoadError::Engine {
+            module: "(runtime)".to_owned(),
+            source,
+        })?;
+    let linker = surli_host::build_linker(engine.wasmtime()).map_err(|source| LoadError::Host {
+        module: "(runtime)".to_owned(),
+        source,
+    })?;
+    Ok(EngineSet { engine, linker })
+}
+
+impl Runtime {
+    /// What a component exports, asked of the component itself: the job
+    /// `surreal module build` does before it writes `exports.toml`. The
+    /// component is instantiated once, without `init` and with no context,
+    /// under `config`'s limits.
+    pub async fn describe_component(
+        &self,
+        config: &surli_config::ModuleConfig,
+        wasm: &[u8],
+    ) -> Result<Vec<crate::FunctionSignature>, LoadError> {
+        let module_id = format!(
+            "{}/{}@{}",
+            config.meta.organisation, config.meta.name, config.meta.version
+        );
+        let empty = surli_package::ExportsManifest::default();
+        let bytes = surli_package::PackageWriter::new(config, wasm, &empty)
+            .to_bytes()
+            .map_err(LoadError::Package)?;
+        let package = Package::from_bytes(&bytes, &surli_package::ReadOptions::default())?;
+        let module = Runtime::new(RuntimeOptions {
+            strict_exports: false,
+            ..self.inner.options.clone()
+        })
+        .map_err(|e| match e {
+            LoadError::Engine { source, .. } => LoadError::Engine {
+                module: module_id.clone(),
+                source,
+            },
+            other => other,
+        })?
+        .load(package)
+        .await?;
+        Ok(module.functions().to_vec())
+    }
+}

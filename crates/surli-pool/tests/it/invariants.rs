@@ -1,0 +1,357 @@
+//! The invariants of the brief, each proved against real guests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use surli_config::ServerLimits;
+use surli_host::NullContext;
+use surli_pool::{CallError, Module, TimeoutLimit, TimeoutWatch};
+use surrealdb_types::Value;
+
+use crate::support::{Recorder, int, load, package, runtime, runtime_with, text};
+
+fn null() -> Arc<NullContext> {
+    Arc::new(NullContext)
+}
+
+/// Calls `init_value` on the hostcalls guest, whose `init` sets a static:
+/// the instance count tells whether an instance was replaced.
+async fn created(module: &Module) -> u64 {
+    module.stats().instances_created
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trapped_instance_is_never_reused() {
+    let module = load("hostile").await;
+    let before = created(&module).await;
+    match module.call(null(), Some("panic_now"), vec![]).await {
+        Err(error @ CallError::Trap { .. }) => assert!(error.is_instance_fatal()),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(module.idle_instances(), 0, "a trapped instance was pooled");
+    // The next call works, on a new instance.
+    module
+        .call(null(), Some("recurse"), vec![int(3)])
+        .await
+        .unwrap();
+    assert_eq!(created(&module).await, before + 2);
+    assert_eq!(module.idle_instances(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_out_instance_is_never_reused_and_names_its_limit() {
+    let module = runtime_with(ServerLimits {
+        max_execution_time: Some(Duration::from_millis(200)),
+        ..ServerLimits::default()
+    })
+    .load(package("hostile"))
+    .await
+    .unwrap();
+    match module.call(null(), Some("spin"), vec![]).await {
+        Err(CallError::Timeout {
+            limit,
+            source_limit,
+            watch,
+        }) => {
+            assert_eq!(limit, Duration::from_millis(200));
+            assert_eq!(source_limit, TimeoutLimit::Server);
+            assert_eq!(watch, TimeoutWatch::Epoch);
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    // A caller's tighter timeout is the one named.
+    match module
+        .call_with_timeout(
+            null(),
+            Some("spin"),
+            vec![],
+            Some(Duration::from_millis(50)),
+        )
+        .await
+    {
+        Err(CallError::Timeout {
+            source_limit,
+            limit,
+            ..
+        }) => {
+            assert_eq!(source_limit, TimeoutLimit::Caller);
+            assert_eq!(limit, Duration::from_millis(50));
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(module.idle_instances(), 0);
+    assert_eq!(module.stats().timeouts, 2);
+    module
+        .call(null(), Some("recurse"), vec![int(2)])
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_memory_is_typed_and_the_instance_discarded() {
+    let module = runtime_with(ServerLimits {
+        max_memory_bytes: Some(32 << 20),
+        ..ServerLimits::default()
+    })
+    .load(package("hostile"))
+    .await
+    .unwrap();
+    match module.call(null(), Some("alloc"), vec![int(64)]).await {
+        Err(error @ CallError::OutOfMemory { .. }) => assert!(error.is_instance_fatal()),
+        other => panic!("expected out of memory, got {other:?}"),
+    }
+    assert_eq!(module.idle_instances(), 0);
+    // Under the limit the same function works.
+    assert_eq!(
+        module
+            .call(null(), Some("alloc"), vec![int(4)])
+            .await
+            .unwrap(),
+        int(4)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_call_discards_its_instance() {
+    let module = load("hostile").await;
+    let call = module.call(null(), Some("spin"), vec![]);
+    // Drop the call while the guest spins.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), call)
+            .await
+            .is_err()
+    );
+    let stats = module.stats();
+    assert_eq!(stats.cancelled, 1, "{stats:?}");
+    assert_eq!(stats.checked_out, 0);
+    assert_eq!(
+        module.idle_instances(),
+        0,
+        "a cancelled instance was pooled"
+    );
+    assert_eq!(
+        module.available_permits(),
+        module.limits().pool_size.value.get()
+    );
+    module
+        .call(null(), Some("recurse"), vec![int(2)])
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_context_survives_a_call() {
+    let module = load("hostcalls").await;
+    let first = Recorder::new(int(1));
+    module
+        .call(first.clone(), Some("sql"), vec![text("SELECT 1")])
+        .await
+        .unwrap();
+    module
+        .call(first.clone(), Some("print_lines"), vec![int(2)])
+        .await
+        .unwrap();
+    assert_eq!(first.seen().sql.len(), 1);
+    let printed = first.seen().stdout.len();
+    assert!(printed >= 2, "{:?}", first.seen());
+
+    // The same pooled instance, another caller: nothing reaches the first.
+    assert_eq!(module.idle_instances(), 1);
+    let second = Recorder::new(int(2));
+    assert_eq!(
+        module
+            .call(second.clone(), Some("sql"), vec![text("SELECT 2")])
+            .await
+            .unwrap(),
+        int(2)
+    );
+    module
+        .call(second.clone(), Some("print_lines"), vec![int(1)])
+        .await
+        .unwrap();
+    assert_eq!(first.seen().sql.len(), 1);
+    assert_eq!(first.seen().stdout.len(), printed);
+    assert_eq!(second.seen().sql.len(), 1);
+    assert!(!second.seen().stdout.is_empty());
+    assert_eq!(
+        module.stats().instances_created,
+        2,
+        "probe + one pooled instance"
+    );
+
+    // With no context at all, sql is refused by the null context.
+    match module
+        .call(null(), Some("sql"), vec![text("SELECT 3")])
+        .await
+    {
+        Err(CallError::Guest { message }) => assert!(message.contains("context"), "{message}"),
+        other => panic!("expected a guest error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pool_never_checks_out_more_than_its_size_and_idle_instances_hold_no_permit() {
+    let module = runtime_with(ServerLimits {
+        max_pool_size: std::num::NonZeroUsize::new(2).unwrap(),
+        ..ServerLimits::default()
+    })
+    .load(package("demo"))
+    .await
+    .unwrap();
+    let a = module.lease(null()).await.unwrap();
+    let b = module.lease(null()).await.unwrap();
+    assert_eq!(module.available_permits(), 0);
+    assert_eq!(module.stats().checked_out, 2);
+    // A third lease waits.
+    let waiting = tokio::time::timeout(Duration::from_millis(100), module.lease(null())).await;
+    assert!(waiting.is_err(), "a third lease was granted on a pool of 2");
+    drop(a);
+    let c = tokio::time::timeout(Duration::from_secs(10), module.lease(null()))
+        .await
+        .unwrap()
+        .unwrap();
+    drop((b, c));
+    assert_eq!(module.available_permits(), 2);
+    assert_eq!(module.stats().checked_out, 0);
+    assert_eq!(module.idle_instances(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn storm_of_mixed_failures_returns_the_pool_to_baseline() {
+    let module = runtime_with(ServerLimits {
+        max_pool_size: std::num::NonZeroUsize::new(4).unwrap(),
+        max_execution_time: Some(Duration::from_millis(100)),
+        max_memory_bytes: Some(32 << 20),
+        ..ServerLimits::default()
+    })
+    .load(package("hostile"))
+    .await
+    .unwrap();
+    let mut tasks = Vec::new();
+    for task in 0..16u64 {
+        let module = module.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut good = 0u64;
+            for i in 0..13u64 {
+                let ctx = null();
+                match (task * 13 + i) % 6 {
+                    0 | 1 => {
+                        let v = module.call(ctx, Some("recurse"), vec![int(5)]).await;
+                        assert_eq!(v.unwrap(), int(5), "a good call got a wrong answer");
+                        good += 1;
+                    }
+                    2 => assert!(matches!(
+                        module.call(ctx, Some("panic_now"), vec![]).await,
+                        Err(CallError::Trap { .. })
+                    )),
+                    3 => assert!(matches!(
+                        module.call(ctx, Some("spin"), vec![]).await,
+                        Err(CallError::Timeout { .. })
+                    )),
+                    4 => assert!(matches!(
+                        module.call(ctx, Some("alloc"), vec![int(64)]).await,
+                        Err(CallError::OutOfMemory { .. })
+                    )),
+                    _ => {
+                        let call = module.call(ctx, Some("spin"), vec![]);
+                        let _ = tokio::time::timeout(Duration::from_millis(5), call).await;
+                    }
+                }
+            }
+            good
+        }));
+    }
+    let mut good = 0;
+    for task in tasks {
+        good += task.await.unwrap();
+    }
+    let stats = module.stats();
+    assert_eq!(stats.calls, 16 * 13);
+    assert_eq!(stats.ok, good);
+    assert_eq!(
+        stats.calls,
+        stats.ok
+            + stats.guest_errors
+            + stats.timeouts
+            + stats.out_of_memory
+            + stats.traps
+            + stats.codec_errors
+            + stats.other_errors
+            + stats.cancelled,
+        "{stats:?}"
+    );
+    assert_eq!(stats.checked_out, 0);
+    assert_eq!(module.available_permits(), 4);
+    assert!(module.idle_instances() <= 4);
+    // What is pooled is healthy: every idle instance answers.
+    for _ in 0..module.idle_instances() {
+        module
+            .call(null(), Some("recurse"), vec![int(1)])
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_modules_kv_is_unreachable_from_another() {
+    let runtime = runtime();
+    let one = runtime.load(package("hostcalls")).await.unwrap();
+    let two = runtime.load(package("hostcalls")).await.unwrap();
+    let ctx = null();
+    one.call(ctx.clone(), Some("kv::set"), vec![text("k"), int(7)])
+        .await
+        .unwrap();
+    assert_eq!(
+        one.call(ctx.clone(), Some("kv::get"), vec![text("k")])
+            .await
+            .unwrap(),
+        int(7)
+    );
+    assert_eq!(
+        two.call(ctx, Some("kv::get"), vec![text("k")])
+            .await
+            .unwrap(),
+        Value::None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_changes_nothing() {
+    let module = runtime_with(ServerLimits {
+        max_kv_entries: Some(2),
+        ..ServerLimits::default()
+    })
+    .load(package("hostcalls"))
+    .await
+    .unwrap();
+    let ctx = null();
+    module
+        .call(ctx.clone(), Some("kv::set"), vec![text("a"), int(1)])
+        .await
+        .unwrap();
+    let batch = Value::Array(
+        vec![
+            Value::Array(vec![text("a"), int(10)].into()),
+            Value::Array(vec![text("b"), int(20)].into()),
+            Value::Array(vec![text("c"), int(30)].into()),
+        ]
+        .into(),
+    );
+    assert!(matches!(
+        module
+            .call(ctx.clone(), Some("kv::set_batch"), vec![batch])
+            .await,
+        Err(CallError::Guest { .. })
+    ));
+    assert_eq!(
+        module.kv().count(surli_kv::KeyRange::all()).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        module
+            .call(ctx, Some("kv::get"), vec![text("a")])
+            .await
+            .unwrap(),
+        int(1)
+    );
+}

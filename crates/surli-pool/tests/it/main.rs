@@ -1,0 +1,11 @@
+//! Integration tests for surli-pool: real guests built with the official
+//! SDK (`cargo xtask fixtures`), run end to end.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod calls;
+mod capabilities;
+mod invariants;
+mod kinds;
+mod limits;
