@@ -1,34 +1,109 @@
-//! `cargo xtask demo`: what surli does today, on real packages.
+//! `cargo xtask demo`: surli at work, end to end.
 //!
-//! For each package under `testdata/` it reads the package through every
-//! guard, shows its identity, digests, capabilities and functions, works out
-//! the limits it would run under with the default server limits, and writes
-//! it back out with surli's reproducible writer to show the copy reads back
-//! the same. Running functions joins the demo when the runtime lands.
+//! Builds the demo guest (`fixtures/guests/demo`) with the official
+//! `surrealism` SDK, packs it the way `surreal module build` does, loads it
+//! and calls each of its functions through surli, printing results and
+//! latencies; then does the same with `testdata/`'s package, written by the
+//! original runtime, to show what the original writes runs here unchanged.
 
 use std::path::Path;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use surli::config::{EffectiveLimits, ServerLimits};
 use surli::package::{Package, PackageWriter, ReadOptions};
+use surli::types::ToSql;
+use surli::{Module, NullContext, Runtime, RuntimeOptions, SurrealValue, Value};
 
 pub(crate) fn run(root: &Path) -> Result<()> {
-    let testdata = root.join("testdata");
-    let mut packages: Vec<_> = std::fs::read_dir(&testdata)
-        .with_context(|| format!("cannot list {}", testdata.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "surli"))
-        .collect();
-    packages.sort();
-    if packages.is_empty() {
-        bail!("no .surli packages under {}", testdata.display());
-    }
-    for path in &packages {
-        show(path)?;
-    }
-    println!("\nThe runtime (calling these functions) arrives with the next issue.");
+    let demo = crate::fixtures::build_demo(root)?;
+    let baseline = root.join("testdata").join("original-0.3.1-baseline.surli");
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start an async runtime")?;
+    let runtime = Runtime::new(RuntimeOptions::default())?;
+
+    show(&demo)?;
+    executor.block_on(calls(
+        &runtime,
+        &demo,
+        &[
+            (None, vec![text("surli")]),
+            (Some("add"), vec![int(40), int(2)]),
+            (Some("concat"), vec![text("Surreal"), text("ism")]),
+            (Some("fib"), vec![int(90)]),
+            (Some("noop"), vec![]),
+            (Some("counter::bump"), vec![int(5)]),
+            (Some("counter::bump"), vec![int(5)]),
+            (Some("nope"), vec![]),
+        ],
+    ))?;
+
+    println!();
+    show(&baseline)?;
+    executor.block_on(calls(
+        &runtime,
+        &baseline,
+        &[
+            (Some("add"), vec![int(2), int(3)]),
+            (Some("fib"), vec![int(90)]),
+            (Some("kv_roundtrip"), vec![text("answer"), int(42)]),
+        ],
+    ))?;
     Ok(())
+}
+
+fn int(n: i64) -> Value {
+    n.into_value()
+}
+
+fn text(s: &str) -> Value {
+    s.to_owned().into_value()
+}
+
+/// Loads the package and makes each call, showing the result and how long
+/// it took; the first call also pays for creating and initialising the
+/// instance, the later ones reuse it from the pool.
+async fn calls(runtime: &Runtime, path: &Path, calls: &[(Option<&str>, Vec<Value>)]) -> Result<()> {
+    let package = Package::read_file(path, &ReadOptions::default())?;
+    let started = Instant::now();
+    let module: Module = runtime.load(package).await?;
+    println!(
+        "loaded      in {} (compiled, probed once)",
+        ms(started.elapsed())
+    );
+    let ctx = Arc::new(NullContext);
+    for (function, args) in calls {
+        let shown_args: Vec<String> = args.iter().map(ToSql::to_sql).collect();
+        let name = function.unwrap_or("<default>");
+        let started = Instant::now();
+        let outcome = module.call(ctx.clone(), *function, args.clone()).await;
+        let took = ms(started.elapsed());
+        match outcome {
+            Ok(value) => println!(
+                "call        {name}({}) = {}  [{took}]",
+                shown_args.join(", "),
+                value.to_sql()
+            ),
+            Err(error) => println!(
+                "call        {name}({}) failed: {error}  [{took}]",
+                shown_args.join(", ")
+            ),
+        }
+    }
+    let stats = module.stats();
+    println!(
+        "stats       {} calls, {} ok, {} guest errors, {} instances created, {} pool hits",
+        stats.calls, stats.ok, stats.guest_errors, stats.instances_created, stats.pool_hits
+    );
+    Ok(())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn show(path: &Path) -> Result<()> {

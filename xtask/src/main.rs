@@ -2,15 +2,20 @@
 //! lives in `.cargo/config.toml`). Everything longer than one line that a
 //! developer or CI runs lives here, in Rust, instead of in shell scripts.
 //!
-//! - `cargo xtask test`: format check, clippy with warnings denied, then
-//!   every test of the workspace. `.ci/run` calls exactly this.
-//! - `cargo xtask demo`: shows what surli can do today with the packages in
-//!   `testdata/`.
+//! - `cargo xtask test`: the fixtures, format check, clippy with warnings
+//!   denied, then every test of the workspace. `.ci/run` calls exactly this.
+//! - `cargo xtask demo`: builds the demo guest with the official SDK, packs
+//!   it, and runs its functions through surli, with timings.
+//! - `cargo xtask fixtures`: builds every fixture guest into
+//!   `target/fixtures/*.surli`.
+//! - `cargo xtask fixtures`: builds the guests under `fixtures/` and packs
+//!   them as `target/fixtures/*.surli` for the tests (`test` does it first).
 
 // xtask is a program that talks to a developer: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod demo;
+mod fixtures;
 mod toolchain;
 
 use std::path::{Path, PathBuf};
@@ -29,10 +34,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Check formatting, run clippy with warnings denied, then run every test.
+    /// Build the fixtures, check formatting, run clippy with warnings denied,
+    /// then run every test.
     Test,
-    /// Show surli at work on the packages in testdata/.
+    /// Build the demo guest with the official SDK, pack it, and run its functions through surli.
     Demo,
+    /// Build the fixture guests and pack them as target/fixtures/*.surli.
+    Fixtures,
 }
 
 fn main() -> Result<()> {
@@ -40,16 +48,16 @@ fn main() -> Result<()> {
     let root = workspace_root()?;
     match cli.command {
         Task::Test => test(&root),
-        Task::Demo => {
-            toolchain::ensure_wasm_target(&root)?;
-            demo::run(&root)
-        }
+        Task::Demo => demo::run(&root),
+        Task::Fixtures => fixtures::run(&root),
     }
 }
 
 fn test(root: &Path) -> Result<()> {
     let started = Instant::now();
-    toolchain::ensure_wasm_target(root)?;
+    // The tests load these packages, and a broken guest is clearer here
+    // than as a failing test.
+    fixtures::run(root)?;
     step(root, "format check", &["fmt", "--all", "--check"])?;
     step(
         root,
