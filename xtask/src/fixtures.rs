@@ -73,6 +73,7 @@ const WORKSPACES: &[Workspace] = &[
             guest("hostcalls", "guests/hostcalls"),
             guest("hostile", "guests/hostile"),
             guest("sdk065", "guests/sdk065"),
+            guest("badinit", "guests/badinit"),
             Guest {
                 name: "no-invoke",
                 dir: "raw/no-invoke",

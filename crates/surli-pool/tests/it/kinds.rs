@@ -8,7 +8,8 @@ use std::sync::Arc;
 use surli_host::NullContext;
 use surli_pool::{CallError, Module};
 use surrealdb_types::{
-    Array, Bytes, Datetime, Duration, Geometry, Number, Object, RecordId, SurrealValue, Uuid, Value,
+    Array, Bytes, Datetime, Duration, Geometry, Number, Object, RecordId, Set, SurrealValue, Table,
+    Uuid, Value,
 };
 
 use crate::support::{int, load, text};
@@ -25,6 +26,7 @@ fn samples() -> Vec<(&'static str, Value)> {
     let datetime = Datetime::from_str("2024-01-01T12:30:45.123456789Z").unwrap();
     let uuid = Uuid::new_v4();
     vec![
+        ("null", Value::Null),
         ("bool", true.into_value()),
         ("int", int(i64::MIN)),
         ("float", 1.5f64.into_value()),
@@ -59,6 +61,8 @@ fn samples() -> Vec<(&'static str, Value)> {
         ("array", Value::Array(Array::from(vec![true.into_value()]))),
         ("object", object(&[("a", int(1)), ("b", text("x"))])),
         ("record", Value::RecordId(RecordId::new("person", "tobie"))),
+        ("table", Value::Table(Table::new("person"))),
+        ("set", Value::Set(Set::from(vec![int(1), text("two")]))),
         (
             "geometry",
             Value::Geometry(Geometry::Point(geo_types::Point::new(1.5, -2.25))),

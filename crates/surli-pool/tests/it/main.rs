@@ -8,4 +8,5 @@ mod calls;
 mod capabilities;
 mod invariants;
 mod kinds;
+mod lifecycle;
 mod limits;
