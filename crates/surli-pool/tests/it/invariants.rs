@@ -39,6 +39,26 @@ async fn trapped_instance_is_never_reused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_overflow_is_a_trap_and_the_host_keeps_serving() {
+    let module = load("hostile").await;
+    match module
+        .call(null(), Some("recurse"), vec![int(1_000_000)])
+        .await
+    {
+        Err(error @ CallError::Trap { .. }) => assert!(error.is_instance_fatal()),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(module.idle_instances(), 0);
+    assert_eq!(
+        module
+            .call(null(), Some("recurse"), vec![int(100)])
+            .await
+            .unwrap(),
+        int(100)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timed_out_instance_is_never_reused_and_names_its_limit() {
     let module = runtime_with(ServerLimits {
         max_execution_time: Some(Duration::from_millis(200)),
