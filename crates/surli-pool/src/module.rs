@@ -107,6 +107,7 @@ impl Module {
         runtime: Arc<RuntimeInner>,
         package: Package,
         options: ModuleOptions,
+        strict_exports: bool,
     ) -> Result<Self, LoadError> {
         let config = package.config().clone();
         let id = module_id(&config);
@@ -208,7 +209,7 @@ impl Module {
                 message: e.to_string(),
             })?;
         let mismatches = describe::compare(inner.package.exports(), &signatures);
-        if !mismatches.is_empty() && inner.runtime.options.strict_exports {
+        if !mismatches.is_empty() && strict_exports {
             return Err(LoadError::ExportsMismatch {
                 module: inner.id,
                 mismatches,

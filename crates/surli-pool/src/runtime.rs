@@ -124,7 +124,8 @@ impl Runtime {
         package: Package,
         options: ModuleOptions,
     ) -> Result<Module, LoadError> {
-        Module::load(Arc::clone(&self.inner), package, options).await
+        let strict = self.inner.options.strict_exports;
+        Module::load(Arc::clone(&self.inner), package, options, strict).await
     }
 }
 
@@ -151,27 +152,19 @@ impl Runtime {
         config: &surli_config::ModuleConfig,
         wasm: &[u8],
     ) -> Result<Vec<crate::FunctionSignature>, LoadError> {
-        let module_id = format!(
-            "{}/{}@{}",
-            config.meta.organisation, config.meta.name, config.meta.version
-        );
         let empty = surli_package::ExportsManifest::default();
         let bytes = surli_package::PackageWriter::new(config, wasm, &empty)
             .to_bytes()
             .map_err(LoadError::Package)?;
         let package = Package::from_bytes(&bytes, &surli_package::ReadOptions::default())?;
-        let module = Runtime::new(RuntimeOptions {
-            strict_exports: false,
-            ..self.inner.options.clone()
-        })
-        .map_err(|e| match e {
-            LoadError::Engine { source, .. } => LoadError::Engine {
-                module: module_id.clone(),
-                source,
-            },
-            other => other,
-        })?
-        .load(package)
+        // The manifest is empty on purpose, so it cannot be held against
+        // the module even under strict_exports.
+        let module = Module::load(
+            Arc::clone(&self.inner),
+            package,
+            ModuleOptions::default(),
+            false,
+        )
         .await?;
         Ok(module.functions().to_vec())
     }
