@@ -1,10 +1,96 @@
-//! The `surli` command line. Its commands (build, pack, unpack, info, call,
-//! run, bench, check) arrive with the CLI work; until then it says so and
-//! exits with a failure, so no script mistakes it for a working tool.
+//! The `surli` command line: inspect, check, pack and unpack `.surli`
+//! packages of Surrealism plugins.
+//!
+//! Every real operation (reading and writing packages with their guards,
+//! merging limits, loading a module and comparing `exports.toml` with it)
+//! belongs to the `surli` library; this binary parses arguments, calls it,
+//! and turns the outcome into text, JSON and an exit code.
+//!
+//! Exit codes: 0 on success, 1 when the input is at fault (a bad or corrupt
+//! package, a missing file, a failed check), 2 for a usage error (clap's
+//! own). Errors go to stderr as `surli: …`, naming the file and the problem.
 
-// A binary talks to its user on stderr.
-#[allow(clippy::print_stderr)]
-fn main() -> std::process::ExitCode {
-    eprintln!("surli: no commands yet; `cargo xtask demo` shows what surli does today");
-    std::process::ExitCode::FAILURE
+// A command line's job is to print: results to stdout, errors to stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod check;
+mod info;
+mod limits_args;
+mod pack;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use surli::{Package, PackageError, ReadOptions};
+
+/// Inspect, check, pack and unpack Surrealism plugin packages.
+#[derive(Debug, Parser)]
+#[command(name = "surli", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a package holds and the limits it would run under.
+    Info(info::InfoArgs),
+    /// Validate a package completely, loading its module once.
+    Check(check::CheckArgs),
+    /// Pack a directory (mod.wasm, surrealism.toml, ...) into a package.
+    Pack(pack::PackArgs),
+    /// Unpack a package into a directory that `surli pack` reads back.
+    Unpack(pack::UnpackArgs),
+}
+
+fn main() -> ExitCode {
+    // `parse` exits by itself: 2 on a usage error, 0 for --help/--version.
+    let cli = Cli::parse();
+    let outcome = match &cli.command {
+        Command::Info(args) => info::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Pack(args) => pack::pack(args),
+        Command::Unpack(args) => pack::unpack(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("surli: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a package completely, with the library's default guards, so that
+/// every error names the file.
+fn read_package(path: &Path) -> anyhow::Result<Package> {
+    Package::read_file(path, &ReadOptions::default()).map_err(|error| match error {
+        // These already name the file; saying it twice reads badly.
+        PackageError::Io { path: Some(_), .. } | PackageError::NotSurli { .. } => flat(error),
+        other => flat(other).context(shown(path)),
+    })
+}
+
+/// The library's errors write their cause into their own message and also
+/// return it as their `source`, so anyhow's `{:#}` would print each cause
+/// twice; the message alone is the whole story.
+fn flat(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
+}
+
+/// Runs a future on a runtime built for this one command: loading a module
+/// compiles on a blocking thread, which needs a multi-threaded runtime.
+fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
+/// A path as users wrote it, for messages.
+fn shown(path: &Path) -> String {
+    format!("`{}`", path.display())
 }

@@ -164,7 +164,8 @@ impl<'a> PackageWriter<'a> {
     ///
     /// The package goes to a temporary file in the same directory first and
     /// is renamed into place once complete, so a failure never leaves a
-    /// partial package behind and never clobbers an existing one.
+    /// partial package behind and leaves an existing file at `path`
+    /// untouched; a success replaces that file atomically.
     pub fn write_file(&self, path: impl AsRef<Path>) -> Result<(), PackageError> {
         let path = path.as_ref();
         check_extension(path)?;
