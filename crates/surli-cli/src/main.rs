@@ -73,9 +73,9 @@ fn read_package(path: &Path) -> anyhow::Result<Package> {
     })
 }
 
-/// The library's errors write their cause into their own message and also
-/// return it as their `source`, so anyhow's `{:#}` would print each cause
-/// twice; the message alone is the whole story.
+/// The library's error messages are complete on their own (causes are
+/// written into them, never chained through `source()`), so the message
+/// alone is the whole story, whatever error type it came from.
 fn flat(error: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }

@@ -45,7 +45,15 @@ pub enum ConfigError {
     },
     /// The model could not be written back as TOML.
     #[error("cannot write surrealism.toml: {0}")]
-    Serialize(#[from] toml::ser::Error),
+    Serialize(toml::ser::Error),
+}
+
+// By hand rather than `#[from]`, which would also make the TOML error this
+// error's `source()` and have chain-printing reporters show it twice.
+impl From<toml::ser::Error> for ConfigError {
+    fn from(error: toml::ser::Error) -> Self {
+        Self::Serialize(error)
+    }
 }
 
 /// A key found in `surrealism.toml` that the format does not define.

@@ -169,7 +169,7 @@ pub enum PackageError {
     /// `surrealism/surrealism.toml` could not be read, or the configuration
     /// could not be written.
     #[error("`surrealism/surrealism.toml`: {0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
 
     /// `surrealism/exports.toml` could not be read or written.
     #[error(
@@ -193,12 +193,13 @@ pub enum PackageError {
     },
 
     /// Reading or writing a file on the host failed.
-    #[error("{}", io_message(path.as_deref(), source))]
+    #[error("{}", io_message(path.as_deref(), error))]
     Io {
         /// The file, when there is one to name.
         path: Option<PathBuf>,
-        /// What the operating system said.
-        source: io::Error,
+        /// What the operating system said (in the message, not `source()`:
+        /// messages here are complete on their own).
+        error: io::Error,
     },
 
     /// The directory being packed contains a symbolic link. Links are not
@@ -239,10 +240,10 @@ pub enum PackageError {
 }
 
 impl PackageError {
-    pub(crate) fn io(path: impl Into<Option<PathBuf>>, source: io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<Option<PathBuf>>, error: io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 
@@ -254,10 +255,10 @@ impl PackageError {
     }
 }
 
-fn io_message(path: Option<&Path>, source: &io::Error) -> String {
+fn io_message(path: Option<&Path>, error: &io::Error) -> String {
     match path {
-        Some(path) => format!("`{}`: {source}", path.display()),
-        None => format!("i/o error: {source}"),
+        Some(path) => format!("`{}`: {error}", path.display()),
+        None => format!("i/o error: {error}"),
     }
 }
 
@@ -337,5 +338,13 @@ impl fmt::Display for Bytes {
         } else {
             write!(f, "{n} bytes")
         }
+    }
+}
+
+// By hand rather than `#[from]`, which would also make the config error this
+// error's `source()` and have chain-printing reporters show it twice.
+impl From<ConfigError> for PackageError {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
     }
 }

@@ -181,7 +181,7 @@ impl<'a> PackageWriter<'a> {
             .map_err(io_error)?;
         let mut out = BufWriter::new(temp);
         self.write_to(&mut out).map_err(|e| match e {
-            PackageError::Io { path: None, source } => io_error(source),
+            PackageError::Io { path: None, error } => io_error(error),
             other => other,
         })?;
         let temp = out.into_inner().map_err(|e| io_error(e.into_error()))?;

@@ -1,4 +1,8 @@
 //! What can go wrong loading a module or calling it.
+//!
+//! Every message is complete on its own, cause included, so `{}` tells the
+//! whole story; no variant also returns its cause from `source()`, which
+//! would make chain-printing reporters show it twice.
 
 use std::time::Duration;
 
@@ -12,41 +16,37 @@ pub enum LoadError {
     #[error(transparent)]
     Package(#[from] surli_package::PackageError),
     /// The configuration is not one this runtime can run (e.g. its ABI).
-    #[error("module {module}: {source}")]
+    #[error("module {module}: {error}")]
     Config {
         /// `organisation/name@version`.
         module: String,
         /// What is wrong.
-        #[source]
-        source: surli_config::ConfigError,
+        error: surli_config::ConfigError,
     },
     /// An `allow_net` entry could not be parsed or resolved.
-    #[error("module {module}: {source}")]
+    #[error("module {module}: {error}")]
     Net {
         /// `organisation/name@version`.
         module: String,
         /// Which entry and why.
-        #[source]
-        source: surli_net::NetError,
+        error: surli_net::NetError,
     },
     /// The engine could not compile the component.
-    #[error("module {module}: {source}")]
+    #[error("module {module}: {error}")]
     Engine {
         /// `organisation/name@version`.
         module: String,
         /// wasmtime's explanation.
-        #[source]
-        source: surli_engine::EngineError,
+        error: surli_engine::EngineError,
     },
     /// The component does not fit the `surrealism:plugin` world (for
     /// instance it has no `invoke` export), or a first instance failed.
-    #[error("module {module}: {source}")]
+    #[error("module {module}: {error}")]
     Host {
         /// `organisation/name@version`.
         module: String,
         /// What does not fit.
-        #[source]
-        source: surli_host::HostError,
+        error: surli_host::HostError,
     },
     /// The module cannot be instantiated (an import it needs is missing,
     /// or its start-up traps).
@@ -170,7 +170,7 @@ pub enum CallError {
     },
     /// The arguments could not be encoded, or the guest's result decoded.
     #[error("{0}")]
-    Codec(#[source] surli_host::HostError),
+    Codec(surli_host::HostError),
     /// The module has no such export (`function-args` and friends are
     /// optional in the world).
     #[error("module {module} does not export `{export}`")]

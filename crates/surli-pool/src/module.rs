@@ -111,9 +111,9 @@ impl Module {
     ) -> Result<Self, LoadError> {
         let config = package.config().clone();
         let id = module_id(&config);
-        config.check_abi().map_err(|source| LoadError::Config {
+        config.check_abi().map_err(|error| LoadError::Config {
             module: id.clone(),
-            source,
+            error,
         })?;
 
         let merged = EffectiveLimits::merge(&runtime.options.server, &config.capabilities);
@@ -149,13 +149,13 @@ impl Module {
                 module: id.clone(),
                 message: e.to_string(),
             })?
-            .map_err(|source| LoadError::Engine {
+            .map_err(|error| LoadError::Engine {
                 module: id.clone(),
-                source,
+                error,
             })?;
-        let exports = PluginExports::resolve(&component).map_err(|source| LoadError::Host {
+        let exports = PluginExports::resolve(&component).map_err(|error| LoadError::Host {
             module: id.clone(),
-            source,
+            error,
         })?;
         let pre = set
             .linker
@@ -473,9 +473,9 @@ async fn resolve_net(
     config: &ModuleConfig,
     id: &str,
 ) -> Result<NetAllowList, LoadError> {
-    let net_error = |source| LoadError::Net {
+    let net_error = |error| LoadError::Net {
         module: id.to_owned(),
-        source,
+        error,
     };
     let entries = parse_entries(&config.capabilities.allow_net).map_err(net_error)?;
     NetAllowList::resolve(&entries, runtime.options.resolver.as_ref())

@@ -131,13 +131,13 @@ impl Runtime {
 
 fn engine_set(flavour: Flavour, epoch: EpochSource) -> Result<EngineSet, LoadError> {
     let engine =
-        SurliEngine::new(EngineOptions { flavour, epoch }).map_err(|source| LoadError::Engine {
+        SurliEngine::new(EngineOptions { flavour, epoch }).map_err(|error| LoadError::Engine {
             module: "(runtime)".to_owned(),
-            source,
+            error,
         })?;
-    let linker = surli_host::build_linker(engine.wasmtime()).map_err(|source| LoadError::Host {
+    let linker = surli_host::build_linker(engine.wasmtime()).map_err(|error| LoadError::Host {
         module: "(runtime)".to_owned(),
-        source,
+        error,
     })?;
     Ok(EngineSet { engine, linker })
 }

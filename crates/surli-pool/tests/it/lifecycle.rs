@@ -15,9 +15,9 @@ use crate::support::{fixture_path, int, load, package, runtime, runtime_with, te
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_without_invoke_is_refused_at_load() {
     match runtime().load(package("no-invoke")).await {
-        Err(LoadError::Host { module, source }) => {
+        Err(LoadError::Host { module, error }) => {
             assert_eq!(module, "fixtures/no-invoke@0.1.0");
-            assert!(source.to_string().contains("invoke"), "{source}");
+            assert!(error.to_string().contains("invoke"), "{error}");
         }
         other => panic!("expected a missing-export error, got {other:?}"),
     }
