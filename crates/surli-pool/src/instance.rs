@@ -115,13 +115,13 @@ impl Instance {
         let outcome = guard(module, limit, call).await;
         // When the guard fired the guest was stopped midway: `in_call`
         // stays set so the instance can never be pooled again.
-        self.in_call = outcome.is_none();
+        self.in_call = outcome.is_err();
         self.store.data_mut().clear_call();
         match outcome {
-            None => Err(wall_clock_timeout(limit)),
-            Some(Ok(Ok(bytes))) => Ok(bytes),
-            Some(Ok(Err(message))) => Err(CallError::Guest { message }),
-            Some(Err(error)) => Err(self.classify(error, limit)),
+            Err(stopped) => Err(stopped),
+            Ok(Ok(Ok(bytes))) => Ok(bytes),
+            Ok(Ok(Err(message))) => Err(CallError::Guest { message }),
+            Ok(Err(error)) => Err(self.classify(error, limit)),
         }
     }
 
@@ -138,13 +138,13 @@ impl Instance {
         self.in_call = true;
         let call = self.exports.init(&mut self.store);
         let outcome = guard(module, limit, call).await;
-        self.in_call = outcome.is_none();
+        self.in_call = outcome.is_err();
         self.store.data_mut().clear_call();
         match outcome {
-            None => Err(wall_clock_timeout(limit).to_string()),
-            Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(message))) => Err(message),
-            Some(Err(error)) => Err(self.classify(error, limit).to_string()),
+            Err(stopped) => Err(stopped.to_string()),
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(message))) => Err(message),
+            Ok(Err(error)) => Err(self.classify(error, limit).to_string()),
         }
     }
 
@@ -209,32 +209,24 @@ fn call_limit(module: &ModuleInner, caller: Option<Duration>) -> Option<CallLimi
 
 /// Awaits `call`, abandoning it when the wall clock passes the limit plus
 /// the grace period: the epoch cannot interrupt a guest blocked in a host
-/// call, but dropping the future can. `None` means the guard fired.
+/// call, but dropping the future can. When the guard fires the error names
+/// the limit, so no caller has to rebuild it.
 async fn guard<F: Future>(
     module: &ModuleInner,
     limit: Option<CallLimit>,
     call: F,
-) -> Option<F::Output> {
-    match limit {
-        None => Some(call.await),
-        Some(limit) => {
-            let wall = limit
-                .limit
-                .saturating_add(module.runtime.options.wall_clock_grace);
-            tokio::time::timeout(wall, call).await.ok()
-        }
-    }
-}
-
-fn wall_clock_timeout(limit: Option<CallLimit>) -> CallError {
-    // The guard only runs with a limit, so `limit` is always set here.
-    let limit = limit.unwrap_or(CallLimit {
-        limit: Duration::ZERO,
-        source: TimeoutLimit::Server,
-    });
-    CallError::Timeout {
-        limit: limit.limit,
-        source_limit: limit.source,
-        watch: TimeoutWatch::WallClock,
-    }
+) -> Result<F::Output, CallError> {
+    let Some(limit) = limit else {
+        return Ok(call.await);
+    };
+    let wall = limit
+        .limit
+        .saturating_add(module.runtime.options.wall_clock_grace);
+    tokio::time::timeout(wall, call)
+        .await
+        .map_err(|_| CallError::Timeout {
+            limit: limit.limit,
+            source_limit: limit.source,
+            watch: TimeoutWatch::WallClock,
+        })
 }
