@@ -85,12 +85,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod dump;
 mod error;
 mod limits;
 mod memory;
 mod range;
 mod store;
 
+pub use dump::{KvDump, KvDumpError};
 pub use error::KvError;
 pub use limits::{KvLimits, MAX_KV_KEY_BYTES};
 pub use memory::MemoryKvStore;

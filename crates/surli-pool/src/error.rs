@@ -183,6 +183,23 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// A short, stable name for the kind of failure, for machines (logs,
+    /// metrics, the CLI's `{"err": …, "kind": …}` lines): `guest`,
+    /// `timeout`, `out_of_memory`, `trap`, `instantiation`, `init_failed`,
+    /// `codec` or `missing_export`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Guest { .. } => "guest",
+            Self::Timeout { .. } => "timeout",
+            Self::OutOfMemory { .. } => "out_of_memory",
+            Self::Trap { .. } => "trap",
+            Self::Instantiation { .. } => "instantiation",
+            Self::InitFailed { .. } => "init_failed",
+            Self::Codec(_) => "codec",
+            Self::MissingExport { .. } => "missing_export",
+        }
+    }
+
     /// Whether the instance that produced this error was discarded: it
     /// trapped, timed out, ran out of memory, or never became usable.
     pub fn is_instance_fatal(&self) -> bool {

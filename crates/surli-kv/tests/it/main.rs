@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dump;
 mod limits;
 mod memory;
 mod ranges;
