@@ -65,6 +65,13 @@ impl LimitsArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ceiling<T>(Option<T>);
 
+impl<T> Ceiling<T> {
+    /// The value, or `None` for `none`.
+    pub(crate) fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
 const NONE: &str = "none";
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -227,6 +234,36 @@ mod tests {
         assert!(parse_duration("2").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("2 fortnights").is_err());
+    }
+
+    /// The defaults in the help text are written by hand; this keeps them
+    /// equal to the library's.
+    #[test]
+    fn the_help_states_the_real_defaults() {
+        use clap::Args as _;
+
+        let help = LimitsArgs::augment_args(clap::Command::new("surli"))
+            .render_help()
+            .to_string();
+        let limits = ServerLimits::default();
+        let bytes = |value: Option<u64>| {
+            value.map_or_else(|| "none".to_owned(), |v| format_bytes(v).replace(' ', ""))
+        };
+        let expected = [
+            bytes(limits.max_memory_bytes),
+            limits
+                .max_execution_time
+                .map_or_else(|| "none".to_owned(), format_duration),
+            limits.max_pool_size.to_string(),
+            limits
+                .max_kv_entries
+                .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+            bytes(limits.max_kv_value_bytes),
+        ];
+        for value in expected {
+            let needle = format!("[default: {value}]");
+            assert!(help.contains(&needle), "{needle} is not in\n{help}");
+        }
     }
 
     #[test]

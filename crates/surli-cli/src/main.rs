@@ -1,5 +1,5 @@
-//! The `surli` command line: inspect, check, pack and unpack `.surli`
-//! packages of Surrealism plugins.
+//! The `surli` command line: build, inspect, check, pack, unpack, call,
+//! run and benchmark `.surli` packages of Surrealism plugins.
 //!
 //! Every real operation (reading and writing packages with their guards,
 //! merging limits, loading a module and comparing `exports.toml` with it)
@@ -13,10 +13,15 @@
 // A command line's job is to print: results to stdout, errors to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
+mod build;
+mod call;
 mod check;
 mod info;
 mod limits_args;
 mod pack;
+mod run;
+mod session;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -25,7 +30,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use surli::{Package, PackageError, ReadOptions};
 
-/// Inspect, check, pack and unpack Surrealism plugin packages.
+/// Build, inspect, check, pack, call, run and benchmark Surrealism plugins.
 #[derive(Debug, Parser)]
 #[command(name = "surli", version, propagate_version = true)]
 struct Cli {
@@ -35,6 +40,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build a guest crate into a package, as `surreal module build` does.
+    Build(build::BuildArgs),
     /// Show what a package holds and the limits it would run under.
     Info(info::InfoArgs),
     /// Validate a package completely, loading its module once.
@@ -43,16 +50,27 @@ enum Command {
     Pack(pack::PackArgs),
     /// Unpack a package into a directory that `surli pack` reads back.
     Unpack(pack::UnpackArgs),
+    /// Call one function and print its result.
+    Call(call::CallArgs),
+    /// Keep a module loaded and call it line by line (a prompt on a
+    /// terminal, or JSON lines with --jsonl).
+    Run(run::RunArgs),
+    /// Measure calls per second and latency percentiles of one function.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     // `parse` exits by itself: 2 on a usage error, 0 for --help/--version.
     let cli = Cli::parse();
     let outcome = match &cli.command {
+        Command::Build(args) => build::run(args),
         Command::Info(args) => info::run(args),
         Command::Check(args) => check::run(args),
         Command::Pack(args) => pack::pack(args),
         Command::Unpack(args) => pack::unpack(args),
+        Command::Call(args) => call::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,216 @@
+//! What `call`, `run` and `bench` share: loading a package into a module
+//! under the server limits of the command line, the context that answers
+//! the guest's host calls, the KV file, and finding a function by name.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use surli::host::codec;
+use surli::kv::KvDump;
+use surli::{
+    CallInfo, ContextError, FunctionSignature, InvocationContext, Module, Object, Runtime,
+    RuntimeOptions, Value, async_trait,
+};
+
+use crate::limits_args::LimitsArgs;
+
+/// The package and the host it runs in.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ModuleArgs {
+    /// The package to run
+    pub(crate) file: PathBuf,
+
+    /// Keep the module's KV store in this JSON file: read before the first
+    /// call (when it exists), written back after the last
+    #[arg(long, value_name = "PATH")]
+    pub(crate) kv_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitsArgs,
+}
+
+/// A loaded module and where its KV goes when the command ends.
+pub(crate) struct Session {
+    // Kept alive for as long as the module: it owns the engines.
+    _runtime: Runtime,
+    pub(crate) module: Module,
+    kv_file: Option<PathBuf>,
+    pub(crate) context: Arc<dyn InvocationContext>,
+}
+
+impl Session {
+    /// Reads, loads and (with `--kv-file`) fills the module's KV store.
+    /// Runs inside the async runtime: loading compiles on a blocking thread.
+    pub(crate) async fn open(args: &ModuleArgs) -> anyhow::Result<Self> {
+        let package = crate::read_package(&args.file)?;
+        let runtime = Runtime::new(RuntimeOptions {
+            server: args.limits.server_limits(),
+            ..RuntimeOptions::default()
+        })
+        .map_err(crate::flat)?;
+        let module = runtime
+            .load(package)
+            .await
+            .map_err(crate::flat)
+            .with_context(|| format!("cannot load {}", crate::shown(&args.file)))?;
+        for warning in module.warnings() {
+            eprintln!("surli: warning: {warning}");
+        }
+        if let Some(path) = &args.kv_file {
+            load_kv(&module, path).await?;
+        }
+        Ok(Self {
+            _runtime: runtime,
+            module,
+            kv_file: args.kv_file.clone(),
+            context: Arc::new(CliContext),
+        })
+    }
+
+    /// Writes the KV store back to `--kv-file`, if one was given.
+    pub(crate) async fn close(self) -> anyhow::Result<()> {
+        if let Some(path) = &self.kv_file {
+            save_kv(&self.module, path).await?;
+        }
+        Ok(())
+    }
+
+    /// The function called `name` (`None`: the default export), with the
+    /// kinds its parameters are declared with.
+    pub(crate) fn function(&self, name: Option<&str>) -> anyhow::Result<&FunctionSignature> {
+        let functions = self.module.functions();
+        if let Some(found) = functions.iter().find(|f| f.name.as_deref() == name) {
+            return Ok(found);
+        }
+        let meta = &self.module.config().meta;
+        let mut names: Vec<&str> = functions.iter().filter_map(|f| f.name.as_deref()).collect();
+        names.sort_unstable();
+        let listed = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        let default = if functions.iter().any(|f| f.name.is_none()) {
+            " (and a default export, called with `-`)"
+        } else {
+            ""
+        };
+        match name {
+            Some(name) => bail!(
+                "module {}/{} has no function `{name}`; its functions are: {listed}{default}",
+                meta.organisation,
+                meta.name
+            ),
+            None => bail!(
+                "module {}/{} has no default export; name a function: {listed}",
+                meta.organisation,
+                meta.name
+            ),
+        }
+    }
+}
+
+/// Reads a function name as typed: `-` is the default export.
+pub(crate) fn function_name(word: &str) -> Option<&str> {
+    (word != "-").then_some(word)
+}
+
+/// How a function is shown in messages.
+pub(crate) fn function_label(name: Option<&str>) -> String {
+    name.map_or_else(|| "the default export".to_owned(), |n| format!("`{n}`"))
+}
+
+/// Answers the guest's host calls on the command line: there is no
+/// database, so `sql` and `run` fail with a message saying so; the
+/// guest's printed lines go to stderr, so stdout carries only results.
+struct CliContext;
+
+const NO_DATABASE: &str = "no database attached: the surli command line runs modules without a \
+                           SurrealDB, so `sql` and `run` cannot be answered here";
+
+#[async_trait]
+impl InvocationContext for CliContext {
+    async fn sql(&self, _: &CallInfo, _: &str, _: Object) -> Result<Value, ContextError> {
+        Err(NO_DATABASE.into())
+    }
+
+    async fn run(
+        &self,
+        _: &CallInfo,
+        _: &str,
+        _: Option<&str>,
+        _: Vec<Value>,
+    ) -> Result<Value, ContextError> {
+        Err(NO_DATABASE.into())
+    }
+
+    fn stdout(&self, call: &CallInfo, line: &str) {
+        eprintln!("[{} stdout] {line}", guest_label(call));
+    }
+
+    fn stderr(&self, call: &CallInfo, line: &str) {
+        eprintln!("[{} stderr] {line}", guest_label(call));
+    }
+}
+
+fn guest_label(call: &CallInfo) -> String {
+    let module = call.module();
+    match call.function() {
+        Some(function) => format!("{}::{function}", module.name),
+        None => module.name.clone(),
+    }
+}
+
+async fn load_kv(module: &Module, path: &Path) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        // A file that does not exist yet is an empty store; it is created
+        // when the command ends.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error).with_context(|| crate::shown(path)),
+    };
+    let dump = KvDump::from_json(&text)
+        .map_err(crate::flat)
+        .with_context(|| format!("cannot read the KV file {}", crate::shown(path)))?;
+    dump.restore_into(module.kv().as_ref())
+        .await
+        .map_err(crate::flat)
+        .with_context(|| {
+            format!(
+                "the KV file {} does not fit the module's KV limits",
+                crate::shown(path)
+            )
+        })?;
+    Ok(())
+}
+
+async fn save_kv(module: &Module, path: &Path) -> anyhow::Result<()> {
+    let dump = KvDump::from_store(module.kv().as_ref())
+        .await
+        .map_err(crate::flat)
+        .context("cannot read the module's KV store")?;
+    let text = dump.to_json(|bytes| {
+        codec::decode_value(bytes)
+            .ok()
+            .map(|value| surli_values::to_surrealql(&value))
+    });
+    write_atomically(path, text.as_bytes())
+        .with_context(|| format!("cannot write the KV file {}", crate::shown(path)))
+}
+
+/// Writes through a temporary file in the same directory, renamed over the
+/// target, so an interrupted write never leaves half a file.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}

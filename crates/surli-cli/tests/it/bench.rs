@@ -1,0 +1,54 @@
+//! `surli bench`: the report's shape and its counts (never its timings).
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::support::{fixture, surli};
+
+#[test]
+fn bench_reports_calls_and_percentiles_as_json() {
+    let output = surli()
+        .arg("bench")
+        .arg(fixture("demo"))
+        .args([
+            "add", "1", "2", "--json", "-c", "2", "-d", "200ms", "--warmup", "50ms",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(report["function"], "add");
+    assert_eq!(report["concurrency"], 2);
+    assert_eq!(report["errors"], 0);
+    assert!(report["calls"].as_u64().unwrap() > 0);
+    let latency = &report["latency_us"];
+    let p = |name: &str| latency[name].as_f64().unwrap();
+    assert!(p("min") <= p("p50") && p("p50") <= p("p99") && p("p99") <= p("max"));
+    // One instance per caller at most, plus the one loading made to ask
+    // the module what it exports.
+    assert!(report["instances_created"].as_u64().unwrap() <= 3);
+}
+
+#[test]
+fn bench_prints_a_table_by_default() {
+    surli()
+        .arg("bench")
+        .arg(fixture("demo"))
+        .args(["noop", "-d", "100ms", "--warmup", "10ms"])
+        .assert()
+        .success()
+        .stdout(contains("calls/s").and(contains("p99")));
+}
+
+#[test]
+fn bench_of_a_function_that_always_fails_is_an_error() {
+    surli()
+        .arg("bench")
+        .arg(fixture("kinds"))
+        .args(["fail", "-d", "50ms", "--warmup", "10ms"])
+        .assert()
+        .code(1)
+        .stderr(contains("the first call of `fail` failed"));
+}
