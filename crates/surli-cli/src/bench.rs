@@ -144,7 +144,7 @@ async fn bench(
                 let function = function.clone();
                 let values = values.clone();
                 tokio::spawn(async move {
-                    let mut histogram = Histogram::<u64>::new(3)?;
+                    let mut histogram = latency_histogram()?;
                     let mut errors = 0u64;
                     let mut first_error = None;
                     let deadline = Instant::now() + window;
@@ -170,7 +170,7 @@ async fn bench(
         task.await.context("a warm-up caller stopped")??;
     }
     let started = Instant::now();
-    let mut total = Histogram::<u64>::new(3)?;
+    let mut total = latency_histogram()?;
     let mut errors = 0;
     let mut first_error = None;
     for task in callers(args.duration) {
@@ -269,6 +269,14 @@ impl Report {
             .map(|(label, value)| format!("{label:<12}{value}\n"))
             .collect()
     }
+}
+
+/// Latencies in nanoseconds, from 1 ns to an hour, to three significant
+/// digits. The bounds are fixed because `saturating_record` clamps to the
+/// current highest trackable value instead of growing the histogram.
+fn latency_histogram() -> anyhow::Result<Histogram<u64>> {
+    const HOUR_NANOS: u64 = 3_600 * 1_000_000_000;
+    Histogram::new_with_bounds(1, HOUR_NANOS, 3).context("cannot make a latency histogram")
 }
 
 /// A duration with three significant digits in a fitting unit.

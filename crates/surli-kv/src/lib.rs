@@ -51,6 +51,13 @@
 //! Batches are all-or-nothing: a `set_batch` that breaks a limit on any
 //! entry stores none of them.
 //!
+//! # Keeping a store in a file
+//!
+//! [`KvDump`] reads every entry of a store and writes it as a JSON document
+//! (values as hex), and restores such a document into a store as one batch,
+//! under that store's limits. Local tools use it to keep a module's state
+//! between runs; a server wants a durable [`KvStore`] instead.
+//!
 //! # Example
 //!
 //! ```
