@@ -21,14 +21,24 @@ fn a_core_module_is_refused_by_info_and_check() {
     }
 }
 
+/// Every command that reads a package, with the words it needs after it.
+const COMMANDS_ON_A_FILE: &[(&str, &[&str])] = &[
+    ("info", &[]),
+    ("check", &[]),
+    ("call", &["add", "1", "2"]),
+    ("run", &["--jsonl"]),
+    ("bench", &["add", "1", "2"]),
+];
+
 #[test]
 fn a_missing_file_is_named() {
     let temp = tempfile::tempdir().unwrap();
     let missing = temp.path().join("missing.surli");
-    for command in ["info", "check"] {
+    for (command, rest) in COMMANDS_ON_A_FILE {
         surli()
             .arg(command)
             .arg(&missing)
+            .args(*rest)
             .assert()
             .code(1)
             .stderr(contains("missing.surli").and(contains("No such file")));
@@ -40,10 +50,11 @@ fn a_garbage_file_is_named() {
     let temp = tempfile::tempdir().unwrap();
     let garbage = temp.path().join("garbage.surli");
     fs::write(&garbage, b"this is not a package").unwrap();
-    for command in ["info", "check"] {
+    for (command, rest) in COMMANDS_ON_A_FILE {
         surli()
             .arg(command)
             .arg(&garbage)
+            .args(*rest)
             .assert()
             .code(1)
             .stderr(contains("garbage.surli").and(contains("not a valid zstd-compressed tar")))
