@@ -66,3 +66,12 @@ pub enum HostError {
         message: String,
     },
 }
+
+impl From<surli_codec::CodecError> for HostError {
+    fn from(error: surli_codec::CodecError) -> Self {
+        match error {
+            surli_codec::CodecError::Decode { what, message } => Self::Decode { what, message },
+            surli_codec::CodecError::Encode { what, message } => Self::Encode { what, message },
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `.surli` bytes into both package readers.
+//!
+//! Contract: no input panics, aborts or runs away (the caps hold); and, as
+//! `read_exports_only` documents, every package the full reader accepts is
+//! accepted by the streaming one with the same manifest.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use surli_package::{Package, PackageLimits, ReadOptions, read_exports_only};
+
+const MIB: u64 = 1024 * 1024;
+
+/// The default caps, narrowed so that a decompression bomb the mutator
+/// stumbles on costs milliseconds rather than seconds: the guards under test
+/// are the same comparisons whatever the numbers.
+fn options() -> ReadOptions {
+    ReadOptions {
+        limits: PackageLimits {
+            max_total_bytes: 8 * MIB,
+            max_entries: 512,
+            max_wasm_bytes: 2 * MIB,
+            max_fs_bytes: 2 * MIB,
+            max_fs_entry_bytes: MIB,
+            ..PackageLimits::default()
+        },
+        temp_prefix: "surli_fuzz_".to_owned(),
+        ..ReadOptions::default()
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let options = options();
+    let full = Package::from_bytes(data, &options);
+    let streamed = read_exports_only(data, &options);
+    if let Ok(package) = &full {
+        match &streamed {
+            Ok(exports) => assert_eq!(
+                exports,
+                package.exports(),
+                "the two readers disagree on exports.toml"
+            ),
+            Err(error) => {
+                panic!("the full reader accepts a package the streaming one refuses: {error}")
+            }
+        }
+        // What `surli info` shows of a package it read.
+        let _ = package.config().check_abi();
+        let _ = package.wasm_sha256_hex();
+        for function in &package.exports().functions {
+            let _ = function.signature();
+        }
+        if let Some(fs) = package.fs_path() {
+            assert!(fs.is_dir(), "the attached directory is missing");
+        }
+    }
+});
