@@ -3,9 +3,12 @@
 
 use std::fmt;
 
-use wasmtime::AsContextMut;
+use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LiftContext};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex, Func, Instance, TypedFunc};
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentType, Func, Instance, Lift, TypedFunc,
+};
+use wasmtime::{AsContextMut, ValRaw};
 
 use crate::HostError;
 
@@ -70,6 +73,7 @@ impl fmt::Display for PluginExport {
 type InvokeParams<'a> = (Option<&'a str>, &'a [u8]);
 type NameParam<'a> = (Option<&'a str>,);
 type BytesResult = (Result<Vec<u8>, String>,);
+type BoundedResult = (Result<Bounded<Vec<u8>>, Bounded<String>>,);
 type ListFunctions = TypedFunc<(), (Vec<Option<String>>,)>;
 type Init = TypedFunc<(), (Result<(), String>,)>;
 
@@ -288,6 +292,12 @@ impl GuestExports {
     /// Calls the function `name` (`None`: the default export) with `args`,
     /// an encoded `ValueList` (see [`codec::encode_args`](crate::codec::encode_args)).
     /// `Ok(Ok(bytes))` holds the encoded result value.
+    ///
+    /// The answer is copied out whatever its size, up to the store's
+    /// hostcall fuel (wasmtime's default is 128 MiB; more is an error).
+    /// A host running untrusted guests wants
+    /// [`invoke_bounded`](Self::invoke_bounded), which says how large a
+    /// refused answer was.
     pub async fn invoke(
         &self,
         mut store: impl AsContextMut<Data: Send>,
@@ -297,6 +307,46 @@ impl GuestExports {
         let func = self.invoke.typed::<InvokeParams<'_>, BytesResult>(&store)?;
         let (result,) = func.call_async(&mut store, (name, args)).await?;
         Ok(result)
+    }
+
+    /// [`invoke`](Self::invoke), refusing an answer (the encoded value, or
+    /// the guest's error text) longer than `max_answer_bytes` before any of
+    /// it is copied out of the guest's memory.
+    ///
+    /// The limit is applied as the store's hostcall fuel
+    /// ([`Store::set_hostcall_fuel`](wasmtime::Store::set_hostcall_fuel)),
+    /// set to `max_answer_bytes` by this call and left so: it also bounds
+    /// what each host call made during this call can take from the guest
+    /// (its strings and lists together), which wasmtime refuses with an
+    /// error (a trap for the call) rather than an [`InvokeAnswer`].
+    ///
+    /// # Why not a `WasmList`
+    ///
+    /// Since wasmtime 48 the guest's post-return function runs as soon as
+    /// the answer is lifted, before `call_async` returns, and an SDK guest's
+    /// post-return frees the answer. A `WasmList` read afterwards points into
+    /// freed memory, where the guest's allocator may already have written
+    /// its own bookkeeping. So the answer is lifted through `Bounded` (a
+    /// private wrapper), which measures it while it is still intact and
+    /// copies it only when it fits.
+    pub async fn invoke_bounded(
+        &self,
+        mut store: impl AsContextMut<Data: Send>,
+        name: Option<&str>,
+        args: &[u8],
+        max_answer_bytes: usize,
+    ) -> wasmtime::Result<InvokeAnswer> {
+        store.as_context_mut().set_hostcall_fuel(max_answer_bytes);
+        let func = self
+            .invoke
+            .typed::<InvokeParams<'_>, BoundedResult>(&store)?;
+        let (result,) = func.call_async(&mut store, (name, args)).await?;
+        Ok(match result {
+            Ok(Bounded::Fits(bytes)) => InvokeAnswer::Value(bytes),
+            Err(Bounded::Fits(message)) => InvokeAnswer::Error(message),
+            Ok(Bounded::TooLarge(size)) => InvokeAnswer::TooLarge { size, error: false },
+            Err(Bounded::TooLarge(size)) => InvokeAnswer::TooLarge { size, error: true },
+        })
     }
 
     /// The names of the module's functions (`None`: the default export).
@@ -379,4 +429,123 @@ where
     let func = func.typed::<NameParam<'_>, (R,)>(&store)?;
     let (result,) = func.call_async(&mut store, (name,)).await?;
     Ok(Some(result))
+}
+
+/// What a guest's `invoke` answered, read under a size limit by
+/// [`GuestExports::invoke_bounded`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeAnswer {
+    /// The encoded result value.
+    Value(Vec<u8>),
+    /// The guest's own error text.
+    Error(String),
+    /// The answer was `size` bytes, over the limit, and was not copied: the
+    /// guest's encoded value, or its error text when `error` is set.
+    TooLarge {
+        /// The answer's length in the guest's memory, in bytes (for an
+        /// error text, in the string's code units).
+        size: usize,
+        /// Whether the answer was the guest's error text.
+        error: bool,
+    },
+}
+
+/// A `list<u8>` or `string` lifted only when it fits what is left of the
+/// lifting's hostcall fuel (see [`GuestExports::invoke_bounded`]).
+///
+/// Lifting is delegated to wasmtime's own lift of `T`, which checks the
+/// bounds, then takes the length from the fuel, then copies: an answer over
+/// the limit fails before its copy. When the delegated lift fails, the
+/// pointer and length are looked at again: a list or string inside the
+/// guest's memory whose length the fuel cannot cover is `TooLarge`; any
+/// other failure (out of bounds, invalid UTF-8) stays an error.
+#[derive(Debug)]
+enum Bounded<T> {
+    Fits(T),
+    TooLarge(usize),
+}
+
+impl<T> Bounded<T> {
+    fn lift(
+        cx: &mut LiftContext<'_>,
+        (ptr, len): (usize, usize),
+        lift: impl FnOnce(&mut LiftContext<'_>) -> wasmtime::Result<T>,
+    ) -> wasmtime::Result<Self> {
+        match lift(cx) {
+            Ok(value) => Ok(Self::Fits(value)),
+            Err(error) => {
+                let in_memory = ptr
+                    .checked_add(len)
+                    .is_some_and(|end| end <= cx.memory().len());
+                // A failed `consume_fuel` consumes nothing, so this asks the
+                // question the delegated lift asked, with the same fuel.
+                if in_memory && cx.consume_fuel(len).is_err() {
+                    Ok(Self::TooLarge(len))
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+/// The pointer and length of a list or string, as stored in memory (two
+/// little-endian `u32`s, the canonical ABI's layout for 32-bit memories).
+fn pointer_pair(bytes: &[u8]) -> wasmtime::Result<(usize, usize)> {
+    let word = |at: usize| -> wasmtime::Result<usize> {
+        let raw: [u8; 4] = bytes
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| wasmtime::format_err!("a list's pointer and length are cut short"))?;
+        Ok(usize::try_from(u32::from_le_bytes(raw))?)
+    };
+    Ok((word(0)?, word(4)?))
+}
+
+// SAFETY: every item is `T`'s own: the same lowered representation (a
+// pointer and a length, as for every list and string), the same ABI and the
+// same type check, so wasmtime lays out and checks `Bounded<T>` exactly as it
+// does `T`. Implementing the trait is unsafe only because those items must
+// agree with each other, which they do by construction.
+#[allow(unsafe_code)]
+unsafe impl<T> ComponentType for Bounded<T>
+where
+    T: ComponentType<Lower = [ValRaw; 2]>,
+{
+    type Lower = [ValRaw; 2];
+
+    const ABI: CanonicalAbiInfo = T::ABI;
+
+    fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
+        T::typecheck(ty, types)
+    }
+}
+
+// SAFETY: lifting reads only what `T`'s own lift reads (plus the pointer
+// and length wasmtime hands it), and produces a `T` through `T`'s lift.
+#[allow(unsafe_code)]
+unsafe impl<T> Lift for Bounded<T>
+where
+    T: Lift + ComponentType<Lower = [ValRaw; 2]>,
+{
+    fn linear_lift_from_flat(
+        cx: &mut LiftContext<'_>,
+        ty: InterfaceType,
+        src: &Self::Lower,
+    ) -> wasmtime::Result<Self> {
+        let pair = (
+            usize::try_from(src[0].get_u32())?,
+            usize::try_from(src[1].get_u32())?,
+        );
+        Self::lift(cx, pair, |cx| T::linear_lift_from_flat(cx, ty, src))
+    }
+
+    fn linear_lift_from_memory(
+        cx: &mut LiftContext<'_>,
+        ty: InterfaceType,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Self> {
+        let pair = pointer_pair(bytes)?;
+        Self::lift(cx, pair, |cx| T::linear_lift_from_memory(cx, ty, bytes))
+    }
 }

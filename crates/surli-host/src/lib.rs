@@ -3,8 +3,9 @@
 //! run before an embedder is reached, the WASI context every instance gets,
 //! and typed access to the guest's exports.
 //!
-//! It and `surli-engine` are the only crates that touch wasmtime, and it is
-//! the only one that touches `surrealdb-types`. It compiles nothing and
+//! It and `surli-engine` are the only crates that touch wasmtime; the
+//! guarded decoding of guest bytes lives in `surli-codec`, which [`codec`]
+//! wraps with this crate's error. It compiles nothing and
 //! keeps no instances: `surli-pool` does that, with the pieces from here.
 //!
 //! # The pieces
@@ -24,7 +25,8 @@
 //! - [`PluginExports`] and [`GuestExports`]: the guest's seven exports,
 //!   found once per component, checked once per instance, called with
 //!   `call_async`.
-//! - [`codec`]: the FlatBuffers payloads, decoded without ever panicking.
+//! - [`codec`]: the FlatBuffers payloads, decoded without ever panicking
+//!   (the functions of the `surli-codec` crate, with [`HostError`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -183,7 +185,7 @@ pub mod bindings {
 pub use context::{CallInfo, CallKind, ContextError, InvocationContext, NullContext};
 pub use env::{ModuleEnv, StdioLimits};
 pub use error::HostError;
-pub use exports::{GuestExports, PluginExport, PluginExports};
+pub use exports::{GuestExports, InvokeAnswer, PluginExport, PluginExports};
 pub use limiter::{Exhaustion, MemoryLimiter, MemoryLimits, Resource};
 pub use linker::build_linker;
 pub use net::socket_allowed;

@@ -168,6 +168,20 @@ pub enum CallError {
         /// `init` again (a recent failure backs off further attempts).
         remembered: bool,
     },
+    /// The guest answered with more bytes than
+    /// [`RuntimeOptions::max_result_bytes`](crate::RuntimeOptions::max_result_bytes)
+    /// allows (its encoded result, or its error text). Nothing of the
+    /// answer was copied; the instance is discarded, because its memory grew
+    /// to hold the answer and never shrinks.
+    #[error(
+        "the guest's answer of {size} bytes is over the limit of {limit} bytes (max_result_bytes)"
+    )]
+    ResultTooLarge {
+        /// The answer's size in the guest's memory.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
     /// The arguments could not be encoded, or the guest's result decoded.
     #[error("{0}")]
     Codec(surli_host::HostError),
@@ -186,7 +200,7 @@ impl CallError {
     /// A short, stable name for the kind of failure, for machines (logs,
     /// metrics, the CLI's `{"err": …, "kind": …}` lines): `guest`,
     /// `timeout`, `out_of_memory`, `trap`, `instantiation`, `init_failed`,
-    /// `codec` or `missing_export`.
+    /// `result_too_large`, `codec` or `missing_export`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Guest { .. } => "guest",
@@ -195,13 +209,15 @@ impl CallError {
             Self::Trap { .. } => "trap",
             Self::Instantiation { .. } => "instantiation",
             Self::InitFailed { .. } => "init_failed",
+            Self::ResultTooLarge { .. } => "result_too_large",
             Self::Codec(_) => "codec",
             Self::MissingExport { .. } => "missing_export",
         }
     }
 
     /// Whether the instance that produced this error was discarded: it
-    /// trapped, timed out, ran out of memory, or never became usable.
+    /// trapped, timed out, ran out of memory, answered with more than the
+    /// result-size cap, or never became usable.
     pub fn is_instance_fatal(&self) -> bool {
         matches!(
             self,
@@ -210,6 +226,7 @@ impl CallError {
                 | Self::Trap { .. }
                 | Self::Instantiation { .. }
                 | Self::InitFailed { .. }
+                | Self::ResultTooLarge { .. }
         )
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use surli_engine::SurliEngine;
 use surli_engine::wasmtime::{Store, Trap, UpdateDeadline};
-use surli_host::{CallInfo, GuestExports, HostState, InvocationContext};
+use surli_host::{CallInfo, GuestExports, HostState, InvocationContext, InvokeAnswer};
 
 use crate::error::{CallError, TimeoutLimit, TimeoutWatch};
 use crate::module::ModuleInner;
@@ -111,7 +111,10 @@ impl Instance {
         let info = CallInfo::invoke(Arc::clone(module.env.module()), function);
         self.prepare(module, ctx, info, limit);
         self.in_call = true;
-        let call = self.exports.invoke(&mut self.store, function, args);
+        let max_result = module.runtime.options.max_result_bytes;
+        let call = self
+            .exports
+            .invoke_bounded(&mut self.store, function, args, max_result);
         let outcome = guard(module, limit, call).await;
         // When the guard fired the guest was stopped midway: `in_call`
         // stays set so the instance can never be pooled again.
@@ -119,8 +122,12 @@ impl Instance {
         self.store.data_mut().clear_call();
         match outcome {
             Err(stopped) => Err(stopped),
-            Ok(Ok(Ok(bytes))) => Ok(bytes),
-            Ok(Ok(Err(message))) => Err(CallError::Guest { message }),
+            Ok(Ok(InvokeAnswer::Value(bytes))) => Ok(bytes),
+            Ok(Ok(InvokeAnswer::Error(message))) => Err(CallError::Guest { message }),
+            Ok(Ok(InvokeAnswer::TooLarge { size, .. })) => Err(CallError::ResultTooLarge {
+                size,
+                limit: max_result,
+            }),
             Ok(Err(error)) => Err(self.classify(error, limit)),
         }
     }

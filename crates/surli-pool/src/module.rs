@@ -381,6 +381,9 @@ impl ModuleInner {
         })?;
         let mut store = Store::new(self.engine.wasmtime(), state);
         store.limiter(|state| state.limiter_mut());
+        // What one host call may take from the guest, from `init` on; each
+        // call sets it again (see `GuestExports::invoke_bounded`).
+        store.set_hostcall_fuel(self.runtime.options.max_result_bytes);
         let deadline = Deadline::install(&mut store, &self.engine);
         let limit = self.limits.max_execution_time.map(|l| l.value);
         deadline.arm(&mut store, &self.engine, limit);
@@ -408,18 +411,24 @@ impl ModuleInner {
             return Err(error);
         }
         let mut instance = self.new_instance().await?;
+        // Until `init` succeeds the instance is on its way out: if it fails,
+        // or if this future is dropped while `init` runs (a cancelled call
+        // that had to grow the pool), the instance is dropped here and
+        // counted as discarded.
+        let unfinished = Unfinished(&self.counters);
         let info = CallInfo::init(Arc::clone(self.env.module()));
         match instance
             .run_init(self, Arc::clone(&self.init_context), info)
             .await
         {
             Ok(()) => {
+                std::mem::forget(unfinished);
                 *self.init_failure.lock() = None;
                 Ok(instance)
             }
             Err(message) => {
+                drop(unfinished);
                 self.counters.init_failed();
-                self.counters.instance_discarded();
                 self.remember_init_failure(&message);
                 Err(CallError::InitFailed {
                     module: self.id.clone(),
@@ -458,6 +467,16 @@ impl ModuleInner {
         if idle.len() < self.limits.pool_size.value.get() {
             idle.push(instance);
         }
+    }
+}
+
+/// Counts an instance as discarded when dropped; forgotten once the
+/// instance is kept.
+struct Unfinished<'a>(&'a Counters);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.0.instance_discarded();
     }
 }
 

@@ -32,6 +32,20 @@ pub struct RuntimeOptions {
     /// slow host call, say) is abandoned by the wall-clock guard. The epoch
     /// fires first for guest code; this catches what epochs cannot.
     pub wall_clock_grace: Duration,
+    /// The most bytes a guest may answer a call with: its encoded result
+    /// value, or its error text. A longer answer is measured in the guest's
+    /// memory and refused before any of it is copied
+    /// ([`CallError::ResultTooLarge`](crate::CallError::ResultTooLarge));
+    /// the instance is discarded, since its memory has grown to hold the
+    /// answer and a wasm memory never shrinks.
+    ///
+    /// The same bound applies to what one host call made by the guest
+    /// (`sql`, `run`, `kv-*`, WASI) takes from it, strings and lists
+    /// together: it is wasmtime's hostcall fuel, whose own default is
+    /// 128 MiB. A host call over it traps (`CallError::Trap`).
+    ///
+    /// Default: 64 MiB.
+    pub max_result_bytes: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -43,6 +57,7 @@ impl Default for RuntimeOptions {
             strict_exports: false,
             stdio: StdioLimits::default(),
             wall_clock_grace: Duration::from_millis(50),
+            max_result_bytes: 64 << 20,
         }
     }
 }
@@ -55,6 +70,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("strict_exports", &self.strict_exports)
             .field("stdio", &self.stdio)
             .field("wall_clock_grace", &self.wall_clock_grace)
+            .field("max_result_bytes", &self.max_result_bytes)
             .finish_non_exhaustive()
     }
 }

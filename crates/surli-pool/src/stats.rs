@@ -44,7 +44,8 @@ pub struct ModuleStats {
     pub traps: u64,
     /// Calls whose arguments or result could not be encoded or decoded.
     pub codec_errors: u64,
-    /// Calls that failed another way (instantiation, init, missing export).
+    /// Calls that failed another way (instantiation, init, missing export,
+    /// an answer over the result-size cap).
     pub other_errors: u64,
     /// Calls whose future was dropped before they finished.
     pub cancelled: u64,
@@ -93,6 +94,9 @@ impl Counters {
             Err(CallError::OutOfMemory { .. }) => &self.out_of_memory,
             Err(CallError::Trap { .. }) => &self.traps,
             Err(CallError::Codec(_)) => &self.codec_errors,
+            // Instantiation, init, a missing export, an answer over the
+            // result-size cap: every other kind is counted here, so the
+            // outcomes always add up to the calls.
             Err(_) => &self.other_errors,
         };
         bump(counter);

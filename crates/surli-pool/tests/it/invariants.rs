@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use surli_config::ServerLimits;
 use surli_host::NullContext;
-use surli_pool::{CallError, Module, TimeoutLimit, TimeoutWatch};
+use surli_pool::{CallError, Module, TimeoutLimit};
 use surrealdb_types::Value;
 
 use crate::support::{Recorder, int, load, package, runtime, runtime_with, text};
@@ -66,14 +66,17 @@ async fn timed_out_instance_is_never_reused_and_names_its_limit() {
     .await
     .unwrap();
     match module.call(null(), Some("spin"), vec![]).await {
+        // Not which watch noticed: that is a race between two clocks, and on
+        // a loaded machine (the storm runs beside this test) the guest's
+        // thread can miss the epoch for longer than the wall clock's grace.
+        // limits.rs proves the epoch watch with a manual epoch.
         Err(CallError::Timeout {
             limit,
             source_limit,
-            watch,
+            ..
         }) => {
             assert_eq!(limit, Duration::from_millis(200));
             assert_eq!(source_limit, TimeoutLimit::Server);
-            assert_eq!(watch, TimeoutWatch::Epoch);
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
@@ -232,82 +235,6 @@ async fn pool_never_checks_out_more_than_its_size_and_idle_instances_hold_no_per
     assert_eq!(module.available_permits(), 2);
     assert_eq!(module.stats().checked_out, 0);
     assert_eq!(module.idle_instances(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn storm_of_mixed_failures_returns_the_pool_to_baseline() {
-    let module = runtime_with(ServerLimits {
-        max_pool_size: std::num::NonZeroUsize::new(4).unwrap(),
-        max_execution_time: Some(Duration::from_millis(100)),
-        max_memory_bytes: Some(32 << 20),
-        ..ServerLimits::default()
-    })
-    .load(package("hostile"))
-    .await
-    .unwrap();
-    let mut tasks = Vec::new();
-    for task in 0..16u64 {
-        let module = module.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut good = 0u64;
-            for i in 0..13u64 {
-                let ctx = null();
-                match (task * 13 + i) % 6 {
-                    0 | 1 => {
-                        let v = module.call(ctx, Some("recurse"), vec![int(5)]).await;
-                        assert_eq!(v.unwrap(), int(5), "a good call got a wrong answer");
-                        good += 1;
-                    }
-                    2 => assert!(matches!(
-                        module.call(ctx, Some("panic_now"), vec![]).await,
-                        Err(CallError::Trap { .. })
-                    )),
-                    3 => assert!(matches!(
-                        module.call(ctx, Some("spin"), vec![]).await,
-                        Err(CallError::Timeout { .. })
-                    )),
-                    4 => assert!(matches!(
-                        module.call(ctx, Some("alloc"), vec![int(64)]).await,
-                        Err(CallError::OutOfMemory { .. })
-                    )),
-                    _ => {
-                        let call = module.call(ctx, Some("spin"), vec![]);
-                        let _ = tokio::time::timeout(Duration::from_millis(5), call).await;
-                    }
-                }
-            }
-            good
-        }));
-    }
-    let mut good = 0;
-    for task in tasks {
-        good += task.await.unwrap();
-    }
-    let stats = module.stats();
-    assert_eq!(stats.calls, 16 * 13);
-    assert_eq!(stats.ok, good);
-    assert_eq!(
-        stats.calls,
-        stats.ok
-            + stats.guest_errors
-            + stats.timeouts
-            + stats.out_of_memory
-            + stats.traps
-            + stats.codec_errors
-            + stats.other_errors
-            + stats.cancelled,
-        "{stats:?}"
-    );
-    assert_eq!(stats.checked_out, 0);
-    assert_eq!(module.available_permits(), 4);
-    assert!(module.idle_instances() <= 4);
-    // What is pooled is healthy: every idle instance answers.
-    for _ in 0..module.idle_instances() {
-        module
-            .call(null(), Some("recurse"), vec![int(1)])
-            .await
-            .unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

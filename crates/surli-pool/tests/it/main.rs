@@ -6,7 +6,9 @@ mod support;
 
 mod calls;
 mod capabilities;
+mod hostile;
 mod invariants;
 mod kinds;
 mod lifecycle;
 mod limits;
+mod storm;

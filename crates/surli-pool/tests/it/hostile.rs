@@ -1,0 +1,509 @@
+//! Hostile guests, one way each. Every case ends in a typed error (or a
+//! clean answer), and the same module serves a good call afterwards. The
+//! cases already proved elsewhere are listed in docs/RELIABILITY.md.
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::Duration;
+
+use surli_config::{FunctionTargets, ServerLimits};
+use surli_host::{CallInfo, ContextError, InvocationContext, NullContext, StdioLimits};
+use surli_kv::KeyRange;
+use surli_pool::{CallError, Module, Runtime, RuntimeOptions, TimeoutLimit, TimeoutWatch};
+use surrealdb_types::{Object, Value};
+
+use crate::support::{Recorder, int, package, package_with, runtime_with, text};
+
+fn null() -> Arc<NullContext> {
+    Arc::new(NullContext)
+}
+
+/// A runtime with `server` limits and these options changed.
+fn runtime_opts(server: ServerLimits, edit: impl FnOnce(&mut RuntimeOptions)) -> Runtime {
+    let mut options = RuntimeOptions {
+        server,
+        ..RuntimeOptions::default()
+    };
+    edit(&mut options);
+    Runtime::new(options).unwrap()
+}
+
+/// The hostile module's own good call: `alloc(1)` answers 1.
+async fn serves_alloc(module: &Module) {
+    assert_eq!(
+        module
+            .call(null(), Some("alloc"), vec![int(1)])
+            .await
+            .unwrap(),
+        int(1),
+        "the module did not serve a good call afterwards"
+    );
+}
+
+/// Nothing is checked out and no permit is missing.
+fn settled(module: &Module) {
+    assert_eq!(module.stats().checked_out, 0);
+    assert_eq!(
+        module.available_permits(),
+        module.limits().pool_size.value.get()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_over_the_cap_is_refused_and_its_instance_discarded() {
+    let module = runtime_opts(ServerLimits::default(), |o| o.max_result_bytes = 2 << 20)
+        .load(package("hostile"))
+        .await
+        .unwrap();
+    // Under the cap, a big string comes back whole.
+    match module.call(null(), Some("big_result"), vec![int(1)]).await {
+        Ok(Value::String(s)) => {
+            assert_eq!(s.len(), 1 << 20);
+            assert!(s.bytes().all(|b| b == b'x'));
+        }
+        other => panic!("expected a 1 MiB string, got {other:?}"),
+    }
+    let before = module.stats();
+    match module.call(null(), Some("big_result"), vec![int(8)]).await {
+        Err(error @ CallError::ResultTooLarge { size, limit }) => {
+            assert!(size > 8 << 20, "{size}");
+            assert_eq!(limit, 2 << 20);
+            assert!(error.is_instance_fatal());
+            assert_eq!(error.kind(), "result_too_large");
+            assert!(error.to_string().contains("max_result_bytes"), "{error}");
+        }
+        other => panic!("expected a refused result, got {other:?}"),
+    }
+    let after = module.stats();
+    assert_eq!(after.other_errors, before.other_errors + 1);
+    assert_eq!(after.instances_discarded, before.instances_discarded + 1);
+    assert_eq!(module.idle_instances(), 0, "the grown instance was pooled");
+    serves_alloc(&module).await;
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_text_over_the_cap_is_refused_too() {
+    let module = runtime_opts(ServerLimits::default(), |o| o.max_result_bytes = 2 << 20)
+        .load(package("hostile"))
+        .await
+        .unwrap();
+    match module.call(null(), Some("big_error"), vec![int(1)]).await {
+        Err(CallError::Guest { message }) => {
+            assert_eq!(message.len(), 1 << 20);
+            assert!(message.bytes().all(|b| b == b'e'));
+        }
+        other => panic!("expected a 1 MiB guest error, got {other:?}"),
+    }
+    match module.call(null(), Some("big_error"), vec![int(4)]).await {
+        Err(CallError::ResultTooLarge { size, limit }) => {
+            assert!(size >= 4 << 20, "{size}");
+            assert_eq!(limit, 2 << 20);
+        }
+        other => panic!("expected a refused error text, got {other:?}"),
+    }
+    serves_alloc(&module).await;
+    settled(&module);
+}
+
+/// What the cap costs: the guest really builds 1 GiB (about 1 GiB of RAM
+/// committed for its memory, for a second or so), and the host refuses it
+/// under the default cap without copying any of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1_gib_result_is_refused_under_the_default_cap() {
+    let module = runtime_with(ServerLimits {
+        max_memory_bytes: Some(1280 << 20),
+        ..ServerLimits::default()
+    })
+    .load(package("malformed"))
+    .await
+    .unwrap();
+    match module
+        .call(null(), Some("oversized"), vec![int(1024)])
+        .await
+    {
+        Err(CallError::ResultTooLarge { size, limit }) => {
+            assert_eq!(size, 1 << 30);
+            assert_eq!(limit, RuntimeOptions::default().max_result_bytes);
+        }
+        other => panic!("expected a refused result, got {other:?}"),
+    }
+    assert_eq!(module.idle_instances(), 0);
+    // The same module answers again, on a fresh instance of normal size.
+    assert_eq!(
+        module
+            .call(null(), Some("host_garbage"), vec![])
+            .await
+            .unwrap(),
+        text("refused 18 of 18")
+    );
+    settled(&module);
+}
+
+/// The cap is wasmtime's hostcall fuel, so it also bounds what one host
+/// call takes from the guest; over it, wasmtime traps the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_call_handed_more_than_the_cap_traps() {
+    let module = runtime_opts(ServerLimits::default(), |o| o.max_result_bytes = 1 << 20)
+        .load(package("hostcalls"))
+        .await
+        .unwrap();
+    let big = "v".repeat(2 << 20);
+    match module
+        .call(null(), Some("kv::set"), vec![text("k"), text(&big)])
+        .await
+    {
+        Err(CallError::Trap { message }) => {
+            assert!(
+                message.contains("fuel allocated for hostcalls"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(module.kv().count(KeyRange::all()).await.unwrap(), 0);
+    module
+        .call(null(), Some("kv::set"), vec![text("k"), int(1)])
+        .await
+        .unwrap();
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn printing_forever_without_a_newline_is_cut_into_bounded_pieces() {
+    let module = runtime_opts(
+        ServerLimits {
+            max_execution_time: Some(Duration::from_millis(200)),
+            ..ServerLimits::default()
+        },
+        |o| {
+            o.stdio = StdioLimits {
+                max_line_bytes: 1000,
+            }
+        },
+    )
+    .load(package("hostile"))
+    .await
+    .unwrap();
+    let ctx = Recorder::new(Value::None);
+    match module
+        .call(ctx.clone(), Some("print_forever"), vec![])
+        .await
+    {
+        Err(CallError::Timeout { limit, .. }) => assert_eq!(limit, Duration::from_millis(200)),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let seen = ctx.seen();
+    assert!(!seen.stdout.is_empty(), "no output was delivered");
+    for piece in &seen.stdout {
+        assert!(!piece.is_empty() && piece.len() <= 1000, "{}", piece.len());
+        assert!(piece.bytes().all(|b| b == b'x'));
+    }
+    serves_alloc(&module).await;
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_host_calls_completes_or_is_stopped_by_the_timeout() {
+    let module = runtime_with(ServerLimits {
+        max_execution_time: Some(Duration::from_millis(300)),
+        ..ServerLimits::default()
+    })
+    .load(package("hostile"))
+    .await
+    .unwrap();
+    assert_eq!(
+        module
+            .call(null(), Some("host_call_flood"), vec![int(10_000)])
+            .await
+            .unwrap(),
+        int(10_000)
+    );
+    // Endless: only the limit ends it, between two host calls.
+    match module
+        .call(null(), Some("host_call_flood"), vec![int(i64::MAX)])
+        .await
+    {
+        Err(CallError::Timeout {
+            source_limit: TimeoutLimit::Server,
+            ..
+        }) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(module.kv().count(KeyRange::all()).await.unwrap(), 0);
+    serves_alloc(&module).await;
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kv_flood_stops_at_the_entry_limit() {
+    let module = runtime_with(ServerLimits {
+        max_kv_entries: Some(100),
+        ..ServerLimits::default()
+    })
+    .load(package("hostile"))
+    .await
+    .unwrap();
+    // The guest tries 1,000 keys one by one and carries on past refusals.
+    assert_eq!(
+        module
+            .call(null(), Some("kv_flood"), vec![int(1000)])
+            .await
+            .unwrap(),
+        int(100)
+    );
+    assert_eq!(module.kv().count(KeyRange::all()).await.unwrap(), 100);
+    // Again: the 100 keys it holds may be overwritten, no new one is added.
+    assert_eq!(
+        module
+            .call(null(), Some("kv_flood"), vec![int(1000)])
+            .await
+            .unwrap(),
+        int(100)
+    );
+    serves_alloc(&module).await;
+    assert_eq!(module.kv().count(KeyRange::all()).await.unwrap(), 100);
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_values_and_keys_over_their_limits_are_guest_errors() {
+    let module = runtime_with(ServerLimits {
+        max_kv_entries: Some(3),
+        max_kv_value_bytes: Some(1024),
+        ..ServerLimits::default()
+    })
+    .load(package("hostcalls"))
+    .await
+    .unwrap();
+    let set = |key: String, value: Value| {
+        let module = module.clone();
+        async move {
+            module
+                .call(null(), Some("kv::set"), vec![Value::String(key), value])
+                .await
+        }
+    };
+    let refused = |outcome: Result<Value, CallError>| match outcome {
+        Err(CallError::Guest { message }) => message,
+        other => panic!("expected a guest error, got {other:?}"),
+    };
+    let message = refused(set("big".to_owned(), text(&"v".repeat(2048))).await);
+    assert!(message.contains("1024"), "{message}");
+    let message = refused(set("k".repeat(1025), int(1)).await);
+    assert!(message.contains("kv key is 1025 bytes"), "{message}");
+    // A batch over the entry limit stores nothing.
+    let pairs: Vec<Value> = (0..10)
+        .map(|i| Value::Array(vec![text(&format!("b{i}")), int(i)].into()))
+        .collect();
+    refused(
+        module
+            .call(
+                null(),
+                Some("kv::set_batch"),
+                vec![Value::Array(pairs.into())],
+            )
+            .await,
+    );
+    assert_eq!(module.kv().count(KeyRange::all()).await.unwrap(), 0);
+    // Within the limits the same module stores and reads back.
+    set("k".repeat(1024), int(7)).await.unwrap();
+    assert_eq!(
+        module
+            .call(null(), Some("kv::get"), vec![text(&"k".repeat(1024))])
+            .await
+            .unwrap(),
+        int(7)
+    );
+    settled(&module);
+}
+
+/// The arguments of the hostcalls range functions: `(start, start_included,
+/// end, end_included)`, NONE for an unbounded end.
+fn range_args(start: Bound<&str>, end: Bound<&str>) -> Vec<Value> {
+    let mut args = Vec::new();
+    for bound in [start, end] {
+        let (key, included) = match bound {
+            Bound::Included(key) => (text(key), true),
+            Bound::Excluded(key) => (text(key), false),
+            Bound::Unbounded => (Value::None, false),
+        };
+        args.push(key);
+        args.push(Value::Bool(included));
+    }
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inverted_and_empty_kv_ranges_from_a_guest_are_empty() {
+    let module = crate::support::load("hostcalls").await;
+    for key in ["a", "b", "c"] {
+        module
+            .call(null(), Some("kv::set"), vec![text(key), int(1)])
+            .await
+            .unwrap();
+    }
+    let empty = Value::Array(Vec::<Value>::new().into());
+    for (start, end) in [
+        (Bound::Included("c"), Bound::Included("a")),
+        (Bound::Excluded("c"), Bound::Excluded("a")),
+        (Bound::Excluded("b"), Bound::Excluded("b")),
+        (Bound::Included("b"), Bound::Excluded("b")),
+        (Bound::Excluded("b"), Bound::Included("b")),
+    ] {
+        let args = range_args(start, end);
+        for function in ["kv::keys", "kv::values", "kv::entries"] {
+            assert_eq!(
+                module
+                    .call(null(), Some(function), args.clone())
+                    .await
+                    .unwrap(),
+                empty,
+                "{function} {start:?}..{end:?}"
+            );
+        }
+        assert_eq!(
+            module
+                .call(null(), Some("kv::count"), args.clone())
+                .await
+                .unwrap(),
+            int(0),
+            "{start:?}..{end:?}"
+        );
+        module
+            .call(null(), Some("kv::del_rng"), args)
+            .await
+            .unwrap();
+    }
+    // Nothing was deleted, and a proper range still works.
+    assert_eq!(
+        module
+            .call(
+                null(),
+                Some("kv::count"),
+                range_args(Bound::Included("a"), Bound::Included("c"))
+            )
+            .await
+            .unwrap(),
+        int(3)
+    );
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_flatbuffers_passed_to_host_functions_are_refused() {
+    // Every capability granted, so each host function gets as far as
+    // decoding what it was given.
+    let open = package_with("malformed", |config| {
+        config.capabilities.allow_arbitrary_queries = true;
+        config.capabilities.allow_functions = FunctionTargets::All;
+    });
+    let module = crate::support::runtime().load(open).await.unwrap();
+    let ctx = Recorder::new(int(1));
+    for _ in 0..2 {
+        assert_eq!(
+            module
+                .call(ctx.clone(), Some("host_garbage"), vec![])
+                .await
+                .unwrap(),
+            text("refused 18 of 18")
+        );
+    }
+    let seen = ctx.seen();
+    assert!(seen.sql.is_empty() && seen.run.is_empty(), "{seen:?}");
+    assert_eq!(module.kv().count(KeyRange::all()).await.unwrap(), 0);
+    assert_eq!(
+        module.stats().instances_created,
+        2,
+        "probe + one instance, kept"
+    );
+    settled(&module);
+}
+
+/// A context whose `sql` never answers at all.
+struct Pending;
+
+#[async_trait::async_trait]
+impl InvocationContext for Pending {
+    async fn sql(&self, _: &CallInfo, _: &str, _: Object) -> Result<Value, ContextError> {
+        std::future::pending().await
+    }
+
+    async fn run(
+        &self,
+        _: &CallInfo,
+        _: &str,
+        _: Option<&str>,
+        _: Vec<Value>,
+    ) -> Result<Value, ContextError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_call_that_never_returns_is_stopped_and_the_module_serves_on() {
+    let module = runtime_with(ServerLimits {
+        max_execution_time: Some(Duration::from_millis(100)),
+        ..ServerLimits::default()
+    })
+    .load(package("hostcalls"))
+    .await
+    .unwrap();
+    match module
+        .call(Arc::new(Pending), Some("sql"), vec![text("SELECT 1")])
+        .await
+    {
+        Err(CallError::Timeout {
+            watch: TimeoutWatch::WallClock,
+            ..
+        }) => {}
+        other => panic!("expected a wall-clock timeout, got {other:?}"),
+    }
+    assert_eq!(module.idle_instances(), 0);
+    let ctx = Recorder::new(int(5));
+    assert_eq!(
+        module
+            .call(ctx.clone(), Some("sql"), vec![text("SELECT 5")])
+            .await
+            .unwrap(),
+        int(5)
+    );
+    assert_eq!(ctx.seen().sql.len(), 1);
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_init_that_never_returns_fails_typed_and_backs_off() {
+    let module = runtime_with(ServerLimits {
+        max_execution_time: Some(Duration::from_millis(100)),
+        ..ServerLimits::default()
+    })
+    .load(package("initloop"))
+    .await
+    .unwrap();
+    let outcome = module.call(null(), Some("ping"), vec![]).await;
+    assert!(outcome.as_ref().is_err_and(CallError::is_instance_fatal));
+    match outcome {
+        Err(CallError::InitFailed {
+            module: name,
+            message,
+            remembered,
+        }) => {
+            assert_eq!(name, "fixtures/initloop@0.1.0");
+            assert!(message.contains("timed out"), "{message}");
+            assert!(!remembered);
+        }
+        other => panic!("expected a failed init, got {other:?}"),
+    }
+    let created = module.stats().instances_created;
+    match module.call(null(), Some("ping"), vec![]).await {
+        Err(CallError::InitFailed { remembered, .. }) => assert!(remembered),
+        other => panic!("expected a remembered init failure, got {other:?}"),
+    }
+    let stats = module.stats();
+    assert_eq!(stats.instances_created, created, "init ran again at once");
+    assert_eq!(stats.init_failures, 1);
+    assert_eq!(stats.other_errors, 2);
+    assert_eq!(module.idle_instances(), 0);
+    settled(&module);
+}
