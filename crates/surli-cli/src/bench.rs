@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use surli::{Runtime, RuntimeOptions};
+use surli::{ArtifactSource, Runtime};
 
 use crate::call::split_words;
 use crate::limits_args::parse_duration;
@@ -62,8 +62,11 @@ struct Report {
     function: Option<String>,
     concurrency: usize,
     pool_size: usize,
-    /// Reading and compiling the package, in microseconds.
+    /// Reading the package and getting its compiled component, in
+    /// microseconds.
     load_us: f64,
+    /// Where the compiled component came from: `compiled`, `disk`.
+    load_from: &'static str,
     /// The first call: a new instance, its `init`, and the call.
     first_call_us: f64,
     warmup_ms: u128,
@@ -108,14 +111,13 @@ async fn bench(
     // Load is timed on its own runtime, package reading included, as a
     // server would pay it.
     let started = Instant::now();
+    let load_source;
     {
         let package = crate::read_package(&args.module.file)?;
-        let runtime = Runtime::new(RuntimeOptions {
-            server: args.module.limits.server_limits(),
-            ..RuntimeOptions::default()
-        })
-        .map_err(crate::flat)?;
-        runtime.load(package).await.map_err(crate::flat)?;
+        let runtime = Runtime::new(args.module.cache.runtime_options(&args.module.limits))
+            .map_err(crate::flat)?;
+        let module = runtime.load(package).await.map_err(crate::flat)?;
+        load_source = module.stats().artifact_source;
     }
     let load = started.elapsed();
 
@@ -198,6 +200,11 @@ async fn bench(
         concurrency: args.concurrency,
         pool_size: session.module.limits().pool_size.value.get(),
         load_us: load.as_secs_f64() * 1e6,
+        load_from: match load_source {
+            ArtifactSource::Memory => "memory",
+            ArtifactSource::Disk => "disk",
+            _ => "compiled",
+        },
         first_call_us: first_call.as_secs_f64() * 1e6,
         warmup_ms: args.warmup.as_millis(),
         duration_ms: elapsed.as_millis(),
@@ -233,7 +240,18 @@ impl Report {
                 "callers",
                 format!("{} on a pool of {}", self.concurrency, self.pool_size),
             ),
-            ("load", micros(self.load_us)),
+            (
+                "load",
+                format!(
+                    "{} ({})",
+                    micros(self.load_us),
+                    match self.load_from {
+                        "disk" => "from the compiled-module cache",
+                        "memory" => "compiled earlier in this process",
+                        _ => "compiled",
+                    }
+                ),
+            ),
             ("first call", micros(self.first_call_us)),
             (
                 "calls",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use surli::{LoadError, Runtime, RuntimeOptions};
 
 use crate::limits_args::LimitsArgs;
+use crate::session::CacheArgs;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -20,6 +21,9 @@ pub(crate) struct CheckArgs {
 
     #[command(flatten)]
     limits: LimitsArgs,
+
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<()> {
@@ -51,9 +55,8 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<()> {
     }
 
     let options = RuntimeOptions {
-        server: args.limits.server_limits(),
         strict_exports: args.strict,
-        ..RuntimeOptions::default()
+        ..args.cache.runtime_options(&args.limits)
     };
     let loaded = crate::block_on(async move {
         let runtime = Runtime::new(options)?;

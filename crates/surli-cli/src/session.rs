@@ -9,8 +9,8 @@ use anyhow::{Context as _, bail};
 use surli::host::codec;
 use surli::kv::KvDump;
 use surli::{
-    CallInfo, ContextError, FunctionSignature, InvocationContext, Module, Object, Runtime,
-    RuntimeOptions, Value, async_trait,
+    ArtifactCache, CallInfo, ContextError, FunctionSignature, InvocationContext, Module, Object,
+    Runtime, RuntimeOptions, Value, async_trait,
 };
 
 use crate::limits_args::LimitsArgs;
@@ -28,6 +28,42 @@ pub(crate) struct ModuleArgs {
 
     #[command(flatten)]
     pub(crate) limits: LimitsArgs,
+
+    #[command(flatten)]
+    pub(crate) cache: CacheArgs,
+}
+
+/// Where compiled modules are kept between runs.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct CacheArgs {
+    /// Keep compiled modules in DIR, so a package compiles once per
+    /// machine [default: surli/artifacts in the user's cache directory,
+    /// e.g. ~/.cache/surli/artifacts]
+    #[arg(long, value_name = "DIR", env = "SURLI_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile every time, reading and writing no compiled modules
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache directory to use, if any.
+    pub(crate) fn dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(ArtifactCache::user_dir)
+    }
+
+    /// Runtime options with these cache settings and `limits`.
+    pub(crate) fn runtime_options(&self, limits: &LimitsArgs) -> RuntimeOptions {
+        RuntimeOptions {
+            server: limits.server_limits(),
+            cache_dir: self.dir(),
+            ..RuntimeOptions::default()
+        }
+    }
 }
 
 /// A loaded module and where its KV goes when the command ends.
@@ -44,11 +80,8 @@ impl Session {
     /// Runs inside the async runtime: loading compiles on a blocking thread.
     pub(crate) async fn open(args: &ModuleArgs) -> anyhow::Result<Self> {
         let package = crate::read_package(&args.file)?;
-        let runtime = Runtime::new(RuntimeOptions {
-            server: args.limits.server_limits(),
-            ..RuntimeOptions::default()
-        })
-        .map_err(crate::flat)?;
+        let runtime =
+            Runtime::new(args.cache.runtime_options(&args.limits)).map_err(crate::flat)?;
         let module = runtime
             .load(package)
             .await

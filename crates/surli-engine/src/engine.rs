@@ -53,6 +53,8 @@ impl Default for EngineOptions {
     }
 }
 
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
 /// A wasmtime engine configured for Surrealism plugins. Cheap to clone;
 /// compiled components are shareable between threads and instances.
 #[derive(Clone)]
@@ -61,6 +63,9 @@ pub struct SurliEngine {
 }
 
 struct Inner {
+    /// Unique in the process, never reused: what the artifact cache keys
+    /// compiled components by, since a component only runs on its engine.
+    id: u64,
     flavour: Flavour,
     source: EpochSource,
     target: Arc<EpochTarget>,
@@ -92,11 +97,17 @@ impl SurliEngine {
         }
         Ok(Self {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 flavour: options.flavour,
                 source: options.epoch,
                 target,
             }),
         })
+    }
+
+    /// This engine's identity in the process (never reused).
+    pub(crate) fn identity(&self) -> u64 {
+        self.inner.id
     }
 
     /// The wasmtime engine, for linkers, stores and components.

@@ -36,11 +36,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cache;
 mod deadline;
 mod engine;
 mod error;
 mod ticker;
 
+pub use cache::{ArtifactCache, ArtifactSource, CacheStats, Cached};
 pub use deadline::{TICK, ticks_for};
 pub use engine::{EngineOptions, EpochSource, Flavour, SurliEngine};
 pub use error::EngineError;

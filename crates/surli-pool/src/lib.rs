@@ -36,3 +36,4 @@ pub use lease::Lease;
 pub use module::{Module, ModuleOptions};
 pub use runtime::{Runtime, RuntimeOptions};
 pub use stats::ModuleStats;
+pub use surli_engine::{ArtifactCache, ArtifactSource, CacheStats};

@@ -24,7 +24,7 @@ use crate::error::{CallError, LoadError};
 use crate::instance::{Deadline, Instance};
 use crate::lease::{Lease, Tally};
 use crate::runtime::RuntimeInner;
-use crate::stats::{Counters, ModuleStats};
+use crate::stats::{ArtifactStats, Counters, ModuleStats};
 
 /// Per-module choices an embedder makes at load.
 #[derive(Clone, Default)]
@@ -86,6 +86,7 @@ pub(crate) struct ModuleInner {
     pub(crate) idle: Mutex<Vec<Instance>>,
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) counters: Counters,
+    pub(crate) artifact: ArtifactStats,
     pub(crate) init_context: Arc<dyn InvocationContext>,
     pub(crate) init_failure: Mutex<Option<InitFailure>>,
     pub(crate) signatures: Vec<FunctionSignature>,
@@ -142,17 +143,28 @@ impl Module {
         };
         let engine = set.engine.clone();
         let wasm = package.wasm_shared();
+        let sha = *package.wasm_sha256();
         let compiling = engine.clone();
-        let component = tokio::task::spawn_blocking(move || compiling.compile(&wasm))
-            .await
-            .map_err(|e| LoadError::Task {
-                module: id.clone(),
-                message: e.to_string(),
-            })?
-            .map_err(|error| LoadError::Engine {
-                module: id.clone(),
-                error,
-            })?;
+        let loader = Arc::clone(&runtime);
+        let started = Instant::now();
+        let cached = tokio::task::spawn_blocking(move || {
+            loader.cache.get_or_compile(&compiling, &wasm, &sha)
+        })
+        .await
+        .map_err(|e| LoadError::Task {
+            module: id.clone(),
+            message: e.to_string(),
+        })?
+        .map_err(|error| LoadError::Engine {
+            module: id.clone(),
+            error,
+        })?;
+        let artifact = ArtifactStats {
+            source: cached.source,
+            bytes: cached.artifact_bytes.unwrap_or(0),
+            time: started.elapsed(),
+        };
+        let component = cached.component;
         let exports = PluginExports::resolve(&component).map_err(|error| LoadError::Host {
             module: id.clone(),
             error,
@@ -192,6 +204,7 @@ impl Module {
             idle: Mutex::new(Vec::with_capacity(pool_size)),
             permits: Arc::new(Semaphore::new(pool_size)),
             counters: Counters::default(),
+            artifact,
             init_context: options
                 .init_context
                 .unwrap_or_else(|| Arc::new(NullContext)),
@@ -270,7 +283,7 @@ impl Module {
 
     /// A snapshot of the module's counters.
     pub fn stats(&self) -> ModuleStats {
-        self.inner.counters.snapshot()
+        self.inner.counters.snapshot(self.inner.artifact)
     }
 
     /// How many instances sit idle in the pool.

@@ -1,11 +1,12 @@
 //! The runtime: the engines and linkers shared by every module it loads.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use surli_config::ServerLimits;
 use surli_engine::wasmtime::component::Linker;
-use surli_engine::{EngineOptions, EpochSource, Flavour, SurliEngine};
+use surli_engine::{ArtifactCache, CacheStats, EngineOptions, EpochSource, Flavour, SurliEngine};
 use surli_host::{HostState, StdioLimits};
 use surli_net::{Resolver, SystemResolver};
 use surli_package::Package;
@@ -46,6 +47,14 @@ pub struct RuntimeOptions {
     ///
     /// Default: 64 MiB.
     pub max_result_bytes: usize,
+    /// Where compiled components are kept between processes, so a module
+    /// compiles once per machine. `None` (the default): in memory only, so
+    /// the same component loaded twice by this runtime still compiles
+    /// once. [`ArtifactCache::user_dir`] is the conventional place. The
+    /// directory must be writable only by users the host trusts: whoever
+    /// can write it chooses the machine code surli runs (see
+    /// [`ArtifactCache`]).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeOptions {
@@ -58,6 +67,7 @@ impl Default for RuntimeOptions {
             stdio: StdioLimits::default(),
             wall_clock_grace: Duration::from_millis(50),
             max_result_bytes: 64 << 20,
+            cache_dir: None,
         }
     }
 }
@@ -71,6 +81,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("stdio", &self.stdio)
             .field("wall_clock_grace", &self.wall_clock_grace)
             .field("max_result_bytes", &self.max_result_bytes)
+            .field("cache_dir", &self.cache_dir)
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +97,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) options: RuntimeOptions,
     pub(crate) guarded: EngineSet,
     pub(crate) fast: EngineSet,
+    pub(crate) cache: ArtifactCache,
 }
 
 impl std::fmt::Debug for RuntimeInner {
@@ -107,11 +119,16 @@ impl Runtime {
     pub fn new(options: RuntimeOptions) -> Result<Self, LoadError> {
         let guarded = engine_set(Flavour::Guarded, options.epoch)?;
         let fast = engine_set(Flavour::Fast, options.epoch)?;
+        let cache = match &options.cache_dir {
+            Some(dir) => ArtifactCache::with_dir(dir),
+            None => ArtifactCache::in_memory(),
+        };
         Ok(Self {
             inner: Arc::new(RuntimeInner {
                 options,
                 guarded,
                 fast,
+                cache,
             }),
         })
     }
@@ -119,6 +136,13 @@ impl Runtime {
     /// The options the runtime was built with.
     pub fn options(&self) -> &RuntimeOptions {
         &self.inner.options
+    }
+
+    /// What the compiled-artifact cache has done for this runtime's loads:
+    /// hits in memory and on disk, compiles, bytes read and written, and
+    /// files it refused.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
     }
 
     /// The guarded engine, e.g. to advance a manual epoch in tests.

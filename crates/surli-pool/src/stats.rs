@@ -2,6 +2,9 @@
 //! consistent-enough snapshot.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use surli_engine::ArtifactSource;
 
 use crate::error::CallError;
 
@@ -59,10 +62,26 @@ pub struct ModuleStats {
     pub init_failures: u64,
     /// Leases out right now.
     pub checked_out: u64,
+    /// Where the module's compiled component came from at load: the
+    /// runtime's memory, the disk cache, or a compile.
+    pub artifact_source: ArtifactSource,
+    /// The size of the compiled artifact read or written, or 0 when none
+    /// was (a memory hit, or a compile without a cache directory).
+    pub artifact_bytes: u64,
+    /// How long getting the compiled component took at load.
+    pub artifact_time: Duration,
+}
+
+/// How a module's compiled component was obtained, fixed at load.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ArtifactStats {
+    pub(crate) source: ArtifactSource,
+    pub(crate) bytes: u64,
+    pub(crate) time: Duration,
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self) -> ModuleStats {
+    pub(crate) fn snapshot(&self, artifact: ArtifactStats) -> ModuleStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         ModuleStats {
             calls: get(&self.calls),
@@ -79,6 +98,9 @@ impl Counters {
             pool_hits: get(&self.pool_hits),
             init_failures: get(&self.init_failures),
             checked_out: get(&self.checked_out),
+            artifact_source: artifact.source,
+            artifact_bytes: artifact.bytes,
+            artifact_time: artifact.time,
         }
     }
 

@@ -57,3 +57,32 @@ fn bench_of_a_function_that_always_fails_is_an_error() {
         .code(1)
         .stderr(contains("the first call of `fail` failed"));
 }
+
+#[test]
+fn a_second_load_comes_from_the_cache_unless_told_otherwise() {
+    let temp = tempfile::tempdir().unwrap();
+    let load_from = |extra: &[&str]| {
+        let output = surli()
+            .env("SURLI_CACHE_DIR", temp.path())
+            .arg("bench")
+            .arg(fixture("demo"))
+            .args(["noop", "--json", "-d", "10ms", "--warmup", "10ms"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+        report["load_from"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(load_from(&[]), "compiled");
+    assert_eq!(load_from(&[]), "disk");
+    assert_eq!(load_from(&["--no-cache"]), "compiled");
+    let other = temp.path().join("other");
+    assert_eq!(
+        load_from(&["--cache-dir", other.to_str().unwrap()]),
+        "compiled"
+    );
+    assert_eq!(load_from(&["--cache-dir", other.to_str().unwrap()]), "disk");
+}

@@ -29,8 +29,17 @@ pub(crate) fn baseline() -> PathBuf {
     .to_path_buf()
 }
 
+/// The `surli` binary, with its compiled-module cache in the build's own
+/// temporary directory: tests never write to the user's cache.
 pub(crate) fn surli() -> assert_cmd::Command {
-    assert_cmd::cargo::cargo_bin_cmd!("surli")
+    let mut command = assert_cmd::cargo::cargo_bin_cmd!("surli");
+    command.env("SURLI_CACHE_DIR", cache_dir());
+    command
+}
+
+/// Where the tests' compiled modules are kept.
+pub(crate) fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("surli-cache")
 }
 
 pub(crate) fn read(path: &Path) -> Package {

@@ -119,3 +119,5 @@ fn ticker_runs_while_an_automatic_engine_lives_and_stops_after() {
     assert!(ticker_running());
     drop((again, fast));
 }
+
+mod cache;

@@ -1,0 +1,452 @@
+//! Compiled components kept in memory and on disk, so a module compiles
+//! once per machine instead of on every load.
+//!
+//! # Keys
+//!
+//! An artifact is found by the SHA-256 of the component's bytes, the
+//! engine's precompile compatibility hash (wasmtime's own summary of the
+//! compiler, its version and every setting that changes the machine code)
+//! and the engine's flavour. A different wasmtime, CPU feature set or
+//! configuration therefore looks for a different file, and never loads an
+//! artifact compiled for another.
+//!
+//! # Files are verified before wasmtime sees them
+//!
+//! Loading a compiled artifact is `unsafe` in wasmtime: it is machine code,
+//! trusted as it is. So every file starts with a header surli wrote:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `SURLI-CC` |
+//! | 4 | format version (little endian) |
+//! | 32 | SHA-256 of the component |
+//! | 32 | SHA-256 of the engine's compatibility hash |
+//! | 1 | flavour (0 guarded, 1 fast) |
+//! | 8 | artifact length (little endian) |
+//! | 4 | CRC-32 of the artifact |
+//!
+//! and the artifact is handed to wasmtime only when the magic, the version,
+//! the key, the length and the checksum all match (and wasmtime's own
+//! checks pass). A truncated, corrupt or foreign file is rejected, logged,
+//! counted, and replaced by a fresh compile. The checksum catches
+//! accidents, not attacks: **the cache directory must not be writable by
+//! anyone the host does not trust**, since whoever can write it can choose
+//! the machine code surli runs.
+//!
+//! Files are written to a temporary name in the same directory and renamed
+//! into place, so a reader sees a whole file or none, even when two
+//! processes compile the same component at once (both write the same
+//! bytes; the last rename wins).
+//!
+//! # In memory
+//!
+//! Within a process, the first load of a component compiles it and every
+//! later load (on the same engine) shares the result. Concurrent first
+//! loads wait for the one compile instead of each doing it.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use sha2::{Digest as _, Sha256};
+use wasmtime::component::Component;
+
+use crate::{EngineError, Flavour, SurliEngine};
+
+const MAGIC: &[u8; 8] = b"SURLI-CC";
+const FORMAT: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 32 + 32 + 1 + 8 + 4;
+
+/// Where a compiled component came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArtifactSource {
+    /// Compiled earlier in this process, on the same engine.
+    Memory,
+    /// Read from the cache directory.
+    Disk,
+    /// Compiled now (and written to the cache directory, if there is one).
+    #[default]
+    Compiled,
+}
+
+/// A compiled component and how it was obtained.
+#[derive(Clone)]
+pub struct Cached {
+    /// The component, ready to instantiate on the engine it was asked for.
+    pub component: Component,
+    /// Where it came from.
+    pub source: ArtifactSource,
+    /// The size of its serialized artifact, when known (a disk hit or a
+    /// compile that was written out).
+    pub artifact_bytes: Option<u64>,
+}
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cached")
+            .field("source", &self.source)
+            .field("artifact_bytes", &self.artifact_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a cache has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Loads answered from memory.
+    pub memory_hits: u64,
+    /// Loads answered from the cache directory.
+    pub disk_hits: u64,
+    /// Loads that compiled.
+    pub misses: u64,
+    /// Files found but refused (truncated, corrupt, foreign) and replaced.
+    pub rejected_files: u64,
+    /// Bytes of artifacts read from disk.
+    pub bytes_read: u64,
+    /// Bytes of artifacts written to disk.
+    pub bytes_written: u64,
+    /// Artifacts that could not be written (the load still succeeded).
+    pub write_errors: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    memory_hits: AtomicU64,
+    disk_hits: AtomicU64,
+    misses: AtomicU64,
+    rejected_files: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
+    write_errors: AtomicU64,
+}
+
+/// One slot per (engine, component): the lock is held while the first
+/// load compiles, so concurrent loads of the same component wait for it.
+type Slot = Arc<Mutex<Option<(Component, Option<u64>)>>>;
+
+/// A cache of compiled components: always in memory, and on disk when
+/// given a directory. Share one per process (or per runtime); it is
+/// `Send + Sync`.
+pub struct ArtifactCache {
+    dir: Option<PathBuf>,
+    slots: Mutex<HashMap<(u64, [u8; 32]), Slot>>,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for ArtifactCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArtifactCache")
+            .field("dir", &self.dir)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ArtifactCache {
+    /// A cache that keeps compiled components in memory only.
+    pub fn in_memory() -> Self {
+        Self {
+            dir: None,
+            slots: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    /// A cache that also keeps artifacts in `dir` (created when first
+    /// written). The directory must be writable only by users the host
+    /// trusts: see the module docs.
+    pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: Some(dir.into()),
+            ..Self::in_memory()
+        }
+    }
+
+    /// The conventional directory for the current user: `surli/artifacts`
+    /// under the platform's cache directory (`$XDG_CACHE_HOME` or
+    /// `~/.cache` on Linux), or `None` when the platform has none.
+    pub fn user_dir() -> Option<PathBuf> {
+        dirs::cache_dir().map(|dir| dir.join("surli").join("artifacts"))
+    }
+
+    /// The cache directory, if any.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Counters since the cache was made.
+    pub fn stats(&self) -> CacheStats {
+        let c = &self.counters;
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        CacheStats {
+            memory_hits: get(&c.memory_hits),
+            disk_hits: get(&c.disk_hits),
+            misses: get(&c.misses),
+            rejected_files: get(&c.rejected_files),
+            bytes_read: get(&c.bytes_read),
+            bytes_written: get(&c.bytes_written),
+            write_errors: get(&c.write_errors),
+        }
+    }
+
+    /// Forgets every component held in memory (the files stay).
+    pub fn clear_memory(&self) {
+        self.slots.lock().clear();
+    }
+
+    /// The component for `wasm` on `engine`: from memory, from disk, or
+    /// compiled now. `wasm_sha256` must be the SHA-256 of `wasm` (packages
+    /// already know it). Blocks for as long as a compile takes: call it on
+    /// a blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// Only a compile failure. Problems with the cache directory are
+    /// logged and counted, never fatal.
+    pub fn get_or_compile(
+        &self,
+        engine: &SurliEngine,
+        wasm: &[u8],
+        wasm_sha256: &[u8; 32],
+    ) -> Result<Cached, EngineError> {
+        let slot = self
+            .slots
+            .lock()
+            .entry((engine.identity(), *wasm_sha256))
+            .or_default()
+            .clone();
+        // The map lock is released; only loads of this same component
+        // wait on the slot.
+        let mut slot = slot.lock();
+        if let Some((component, artifact_bytes)) = slot.as_ref() {
+            self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Cached {
+                component: component.clone(),
+                source: ArtifactSource::Memory,
+                artifact_bytes: *artifact_bytes,
+            });
+        }
+        let key = Key::new(engine, wasm_sha256);
+        let cached = match self.read(engine, &key) {
+            Some(found) => found,
+            None => self.compile(engine, wasm, &key)?,
+        };
+        *slot = Some((cached.component.clone(), cached.artifact_bytes));
+        Ok(cached)
+    }
+
+    fn compile(&self, engine: &SurliEngine, wasm: &[u8], key: &Key) -> Result<Cached, EngineError> {
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let component = engine.compile(wasm)?;
+        let artifact_bytes = self.write(&component, key);
+        Ok(Cached {
+            component,
+            source: ArtifactSource::Compiled,
+            artifact_bytes,
+        })
+    }
+
+    /// A verified artifact from disk, or `None` (no directory, no file, or
+    /// a file that failed verification).
+    fn read(&self, engine: &SurliEngine, key: &Key) -> Option<Cached> {
+        let path = self.dir.as_ref()?.join(key.file_name());
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(error) => {
+                self.reject(&path, &format!("cannot read it: {error}"));
+                return None;
+            }
+        };
+        let artifact = match verify(&bytes, key) {
+            Ok(artifact) => artifact,
+            Err(reason) => {
+                self.reject(&path, reason);
+                return None;
+            }
+        };
+        match deserialize(engine, artifact) {
+            Ok(component) => {
+                self.counters.disk_hits.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .bytes_read
+                    .fetch_add(artifact.len() as u64, Ordering::Relaxed);
+                Some(Cached {
+                    component,
+                    source: ArtifactSource::Disk,
+                    artifact_bytes: Some(artifact.len() as u64),
+                })
+            }
+            Err(error) => {
+                self.reject(&path, &format!("wasmtime refused it: {error:#}"));
+                None
+            }
+        }
+    }
+
+    fn reject(&self, path: &Path, reason: &str) {
+        self.counters.rejected_files.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            path = %path.display(),
+            "ignoring a cached artifact ({reason}); compiling again"
+        );
+    }
+
+    /// Writes the artifact; returns its size, or `None` when there is no
+    /// directory or the write failed (logged and counted).
+    fn write(&self, component: &Component, key: &Key) -> Option<u64> {
+        let dir = self.dir.as_ref()?;
+        let outcome = (|| -> Result<u64, String> {
+            let artifact = component
+                .serialize()
+                .map_err(|e| format!("cannot serialize the component: {e:#}"))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create the directory: {e}"))?;
+            let mut file = tempfile::NamedTempFile::new_in(dir)
+                .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+            file.write_all(&header(key, &artifact))
+                .and_then(|()| file.write_all(&artifact))
+                .and_then(|()| file.as_file().sync_all())
+                .map_err(|e| format!("cannot write: {e}"))?;
+            file.persist(dir.join(key.file_name()))
+                .map_err(|e| format!("cannot rename into place: {}", e.error))?;
+            Ok(artifact.len() as u64)
+        })();
+        match outcome {
+            Ok(bytes) => {
+                self.counters
+                    .bytes_written
+                    .fetch_add(bytes, Ordering::Relaxed);
+                Some(bytes)
+            }
+            Err(reason) => {
+                self.counters.write_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "cannot cache a compiled component ({reason}); it will compile again next time"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// What identifies an artifact on disk.
+struct Key {
+    wasm_sha256: [u8; 32],
+    engine_hash: [u8; 32],
+    flavour: u8,
+}
+
+impl Key {
+    fn new(engine: &SurliEngine, wasm_sha256: &[u8; 32]) -> Self {
+        let mut hasher = ShaHasher(Sha256::new());
+        engine
+            .wasmtime()
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
+        Self {
+            wasm_sha256: *wasm_sha256,
+            engine_hash: hasher.0.finalize().into(),
+            flavour: match engine.flavour() {
+                Flavour::Guarded => 0,
+                Flavour::Fast => 1,
+            },
+        }
+    }
+
+    fn file_name(&self) -> String {
+        let flavour = if self.flavour == 0 { "guarded" } else { "fast" };
+        format!(
+            "{}-{}-{flavour}.cwasm",
+            hex(&self.wasm_sha256),
+            // Enough of the engine hash to tell configurations apart in a
+            // listing; the header holds all of it.
+            &hex(&self.engine_hash)[..16]
+        )
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Feeds `Hash` output into SHA-256, so the key does not depend on the
+/// standard library's hasher, whose output may change between releases.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(first)
+    }
+}
+
+fn header(key: &Key, artifact: &[u8]) -> Vec<u8> {
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT.to_le_bytes());
+    header.extend_from_slice(&key.wasm_sha256);
+    header.extend_from_slice(&key.engine_hash);
+    header.push(key.flavour);
+    header.extend_from_slice(&(artifact.len() as u64).to_le_bytes());
+    header.extend_from_slice(&crc32fast::hash(artifact).to_le_bytes());
+    header
+}
+
+/// The artifact inside `file`, if its header says it is the one `key`
+/// names and it arrived whole.
+fn verify<'a>(file: &'a [u8], key: &Key) -> Result<&'a [u8], &'static str> {
+    if file.len() < HEADER_LEN {
+        return Err("shorter than its header");
+    }
+    let (header, artifact) = file.split_at(HEADER_LEN);
+    let (magic, rest) = header.split_at(8);
+    let (format, rest) = rest.split_at(4);
+    let (wasm_sha256, rest) = rest.split_at(32);
+    let (engine_hash, rest) = rest.split_at(32);
+    let (flavour, rest) = rest.split_at(1);
+    let (len, crc) = rest.split_at(8);
+    if magic != MAGIC {
+        return Err("not a surli artifact");
+    }
+    if format != FORMAT.to_le_bytes() {
+        return Err("written by another version of surli");
+    }
+    if wasm_sha256 != key.wasm_sha256 || flavour != [key.flavour] {
+        return Err("it is for another component");
+    }
+    if engine_hash != key.engine_hash {
+        return Err("it is for another engine configuration");
+    }
+    if len != (artifact.len() as u64).to_le_bytes() {
+        return Err("truncated or padded");
+    }
+    if crc != crc32fast::hash(artifact).to_le_bytes() {
+        return Err("its checksum does not match");
+    }
+    Ok(artifact)
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &SurliEngine, artifact: &[u8]) -> Result<Component, wasmtime::Error> {
+    // SAFETY: wasmtime requires that the bytes be an artifact it produced
+    // itself, since they are machine code run as they are. These came from
+    // `Component::serialize` by way of a file in the cache directory:
+    // `verify` has checked that the file names this exact component and
+    // engine configuration, arrived whole and matches the checksum written
+    // with it, and the cache directory is trusted (writable only by the
+    // host's own users, as the module docs require). wasmtime itself checks
+    // the artifact's format and engine compatibility again.
+    unsafe { Component::deserialize(engine.wasmtime(), artifact) }
+}

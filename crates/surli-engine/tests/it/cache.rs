@@ -1,0 +1,264 @@
+//! The compiled-artifact cache: compile once, load from memory or disk,
+//! and never trust a file that is not exactly what was written.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use surli_engine::{
+    ArtifactCache, ArtifactSource, CacheStats, EngineOptions, EpochSource, Flavour, SurliEngine,
+};
+
+fn engine(flavour: Flavour) -> SurliEngine {
+    SurliEngine::new(EngineOptions {
+        flavour,
+        epoch: EpochSource::Manual,
+    })
+    .unwrap()
+}
+
+/// The smallest component there is, made distinct by a custom section, so
+/// each test has its own cache key and compiles in a moment.
+fn component(tag: &str) -> (Vec<u8>, [u8; 32]) {
+    let mut bytes = b"\0asm\x0d\x00\x01\x00".to_vec();
+    let name = b"surli-test";
+    let payload = tag.as_bytes();
+    let size = 1 + name.len() + payload.len();
+    assert!(
+        size < 128 && name.len() < 128,
+        "one-byte LEB128 lengths only"
+    );
+    bytes.push(0); // custom section
+    bytes.push(u8::try_from(size).unwrap());
+    bytes.push(u8::try_from(name.len()).unwrap());
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(payload);
+    let sha = Sha256::digest(&bytes).into();
+    (bytes, sha)
+}
+
+fn artifacts(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_component_compiles_once_per_engine_in_memory() {
+    let engine = engine(Flavour::Guarded);
+    let cache = ArtifactCache::in_memory();
+    let (wasm, sha) = component("memory");
+    let first = cache.get_or_compile(&engine, &wasm, &sha).unwrap();
+    let second = cache.get_or_compile(&engine, &wasm, &sha).unwrap();
+    assert_eq!(first.source, ArtifactSource::Compiled);
+    assert_eq!(second.source, ArtifactSource::Memory);
+    assert_eq!(first.artifact_bytes, None, "nothing was serialized");
+
+    // Another engine cannot run this engine's component: it compiles anew.
+    let other = self::engine(Flavour::Guarded);
+    let third = cache.get_or_compile(&other, &wasm, &sha).unwrap();
+    assert_eq!(third.source, ArtifactSource::Compiled);
+    let stats = cache.stats();
+    assert_eq!((stats.memory_hits, stats.misses), (1, 2));
+}
+
+#[test]
+fn concurrent_first_loads_compile_once() {
+    let engine = engine(Flavour::Guarded);
+    let cache = ArtifactCache::in_memory();
+    let (wasm, sha) = component("concurrent");
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| cache.get_or_compile(&engine, &wasm, &sha).unwrap());
+        }
+    });
+    let stats = cache.stats();
+    assert_eq!((stats.misses, stats.memory_hits), (1, 7), "{stats:?}");
+}
+
+#[test]
+fn a_second_process_loads_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wasm, sha) = component("disk");
+    let written = ArtifactCache::with_dir(dir.path())
+        .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+        .unwrap();
+    assert_eq!(written.source, ArtifactSource::Compiled);
+    assert!(written.artifact_bytes.unwrap() > 0);
+    assert_eq!(artifacts(dir.path()).len(), 1);
+
+    // A new cache and a new engine stand for a new process.
+    let cache = ArtifactCache::with_dir(dir.path());
+    let read = cache
+        .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+        .unwrap();
+    assert_eq!(read.source, ArtifactSource::Disk);
+    assert_eq!(read.artifact_bytes, written.artifact_bytes);
+    let stats = cache.stats();
+    assert_eq!(stats.disk_hits, 1);
+    assert_eq!(stats.bytes_read, written.artifact_bytes.unwrap());
+    assert_eq!(stats.misses, 0);
+
+    // The fast flavour has its own artifact.
+    let fast = ArtifactCache::with_dir(dir.path())
+        .get_or_compile(&engine(Flavour::Fast), &wasm, &sha)
+        .unwrap();
+    assert_eq!(fast.source, ArtifactSource::Compiled);
+    assert_eq!(artifacts(dir.path()).len(), 2);
+}
+
+/// Writes an artifact, lets `damage` change its file, and returns what a
+/// fresh cache made of it.
+fn after_damage(tag: &str, damage: impl FnOnce(&Path, &[u8])) -> (ArtifactSource, CacheStats) {
+    let dir = tempfile::tempdir().unwrap();
+    let (wasm, sha) = component(tag);
+    ArtifactCache::with_dir(dir.path())
+        .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+        .unwrap();
+    let [path] = artifacts(dir.path()).try_into().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    damage(&path, &bytes);
+
+    let cache = ArtifactCache::with_dir(dir.path());
+    let loaded = cache
+        .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+        .unwrap();
+    // Whatever was wrong, the file is whole again afterwards.
+    let again = ArtifactCache::with_dir(dir.path())
+        .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+        .unwrap();
+    assert_eq!(again.source, ArtifactSource::Disk, "the file was rewritten");
+    (loaded.source, cache.stats())
+}
+
+#[test]
+fn a_corrupt_artifact_is_rejected_and_recompiled() {
+    let (source, stats) = after_damage("corrupt", |path, bytes| {
+        let mut bytes = bytes.to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(path, bytes).unwrap();
+    });
+    assert_eq!(source, ArtifactSource::Compiled);
+    assert_eq!(
+        (stats.rejected_files, stats.misses, stats.disk_hits),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn a_truncated_artifact_is_rejected_and_recompiled() {
+    for keep in [0, 10, 100] {
+        let (source, stats) = after_damage("truncated", |path, bytes| {
+            let keep = keep.min(bytes.len() - 1);
+            std::fs::write(path, &bytes[..keep]).unwrap();
+        });
+        assert_eq!(source, ArtifactSource::Compiled, "kept {keep} bytes");
+        assert_eq!(stats.rejected_files, 1);
+    }
+    let (source, stats) = after_damage("truncated", |path, bytes| {
+        std::fs::write(path, &bytes[..bytes.len() - 1]).unwrap();
+    });
+    assert_eq!(
+        (source, stats.rejected_files),
+        (ArtifactSource::Compiled, 1)
+    );
+}
+
+#[test]
+fn an_artifact_for_another_engine_or_component_is_rejected() {
+    // The header's engine hash starts at byte 44 (magic 8, format 4,
+    // component hash 32).
+    let (source, stats) = after_damage("foreign-engine", |path, bytes| {
+        let mut bytes = bytes.to_vec();
+        bytes[44] ^= 1;
+        std::fs::write(path, bytes).unwrap();
+    });
+    assert_eq!(
+        (source, stats.rejected_files),
+        (ArtifactSource::Compiled, 1)
+    );
+
+    // Another component's file under this one's name.
+    let (source, stats) = after_damage("foreign-component", |path, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let (wasm, sha) = component("someone else");
+        ArtifactCache::with_dir(dir.path())
+            .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+            .unwrap();
+        let [other] = artifacts(dir.path()).try_into().unwrap();
+        std::fs::copy(other, path).unwrap();
+    });
+    assert_eq!(
+        (source, stats.rejected_files),
+        (ArtifactSource::Compiled, 1)
+    );
+
+    // Not ours at all.
+    let (source, stats) = after_damage("garbage", |path, bytes| {
+        std::fs::write(path, vec![0x42; bytes.len()]).unwrap();
+    });
+    assert_eq!(
+        (source, stats.rejected_files),
+        (ArtifactSource::Compiled, 1)
+    );
+}
+
+#[test]
+fn two_writers_at_once_leave_one_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wasm, sha) = component("racing");
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                // Separate caches and engines: separate processes, as far
+                // as the directory can tell.
+                ArtifactCache::with_dir(dir.path())
+                    .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+                    .unwrap()
+            });
+        }
+    });
+    assert_eq!(artifacts(dir.path()).len(), 1);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+    let loaded = ArtifactCache::with_dir(dir.path())
+        .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+        .unwrap();
+    assert_eq!(loaded.source, ArtifactSource::Disk);
+}
+
+#[test]
+fn an_unwritable_cache_directory_only_costs_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, b"in the way").unwrap();
+    let cache = ArtifactCache::with_dir(&not_a_dir);
+    let (wasm, sha) = component("unwritable");
+    let loaded = cache
+        .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+        .unwrap();
+    assert_eq!(loaded.source, ArtifactSource::Compiled);
+    assert_eq!(cache.stats().write_errors, 1);
+}
+
+#[test]
+fn a_compile_error_is_not_cached() {
+    let cache = ArtifactCache::in_memory();
+    let wasm = b"\0asm\x0d\x00\x01\x00\xff".to_vec();
+    let sha = Sha256::digest(&wasm).into();
+    for _ in 0..2 {
+        assert!(
+            cache
+                .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+                .is_err()
+        );
+    }
+    assert_eq!(cache.stats().misses, 2);
+}
