@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolConcurrencyLimitError,
+    PoolingAllocationConfig,
+};
 
 use crate::deadline::{TICK, clamp_delta, ticks_for};
 use crate::error::EngineError;
@@ -53,6 +56,108 @@ impl Default for EngineOptions {
     }
 }
 
+/// How an engine allocates the memories, tables, instance metadata and
+/// fiber stacks of its instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocation {
+    /// Allocated (`mmap`) when a store instantiates, freed when it drops:
+    /// nothing reserved up front, but every instantiation pays for the
+    /// mappings. wasmtime's default.
+    #[default]
+    OnDemand,
+    /// wasmtime's pooling allocator: slots reserved once, when the engine is
+    /// built, and reused by instantiations, with linear memories
+    /// initialised copy-on-write from the component's memory image. The
+    /// pool's sizes bound how many instances may be alive on the engine at
+    /// once; an instantiation past them fails (see
+    /// [`is_pool_exhausted`]).
+    Pooling(PoolingLimits),
+}
+
+/// The sizes of a pooling allocator. Every `total_*` counts what may be
+/// alive at once, on one engine, across every store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolingLimits {
+    /// Component instances (one per store here: a plugin instance).
+    pub total_component_instances: u32,
+    /// Core instances; a component holds several (its module, its shims).
+    pub total_core_instances: u32,
+    /// Linear memories. Each one reserves wasmtime's static memory
+    /// reservation (4 GiB) plus its guard (32 MiB) of address space up
+    /// front, so this is the count that decides whether the pool fits the
+    /// address space.
+    pub total_memories: u32,
+    /// Tables, each reserved at wasmtime's `table_elements` (20,000).
+    pub total_tables: u32,
+    /// Fiber stacks for async calls, each as large as the engine's async
+    /// stack; one is held by every call under way.
+    pub total_stacks: u32,
+    /// The most bytes one linear memory may grow to; `None`: wasmtime's
+    /// default, 4 GiB, all a 32-bit memory can address.
+    pub max_memory_size: Option<usize>,
+    /// The most elements one table may grow to; `None`: wasmtime's
+    /// default, 20,000. Each table slot reserves this many pointers of
+    /// address space. Set it to the store's own table limit, so that the
+    /// limit, not the size of a slot, decides when a `table.grow` fails.
+    pub max_table_elements: Option<usize>,
+}
+
+impl PoolingLimits {
+    /// Core instances a plugin component may hold, per component instance:
+    /// its module, the shim and fix-up modules of its canonical lowerings
+    /// and WASI's adapter, with room to spare.
+    pub const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+    /// Linear memories per component instance: the module's own and, for
+    /// a component built through the WASI preview 1 adapter, the adapter's.
+    pub const MEMORIES_PER_COMPONENT: u32 = 2;
+    /// Tables per component instance: the module's and the shims'.
+    pub const TABLES_PER_COMPONENT: u32 = 4;
+
+    /// Limits for `instances` plugin instances alive at once, each with
+    /// the per-component allowances above, one fiber stack each (an
+    /// instance runs one call at a time, so stacks never run out before
+    /// instances do), memories capped at `max_memory_size` and tables at
+    /// wasmtime's default size.
+    pub fn for_instances(instances: u32, max_memory_size: Option<usize>) -> Self {
+        Self {
+            total_component_instances: instances,
+            total_core_instances: instances.saturating_mul(Self::CORE_INSTANCES_PER_COMPONENT),
+            total_memories: instances.saturating_mul(Self::MEMORIES_PER_COMPONENT),
+            total_tables: instances.saturating_mul(Self::TABLES_PER_COMPONENT),
+            total_stacks: instances,
+            max_memory_size,
+            max_table_elements: None,
+        }
+    }
+
+    fn config(&self) -> PoolingAllocationConfig {
+        let mut pooling = PoolingAllocationConfig::new();
+        pooling
+            .total_component_instances(self.total_component_instances)
+            .total_core_instances(self.total_core_instances)
+            .total_memories(self.total_memories)
+            .total_tables(self.total_tables)
+            .total_stacks(self.total_stacks);
+        if let Some(bytes) = self.max_memory_size {
+            pooling.max_memory_size(bytes);
+        }
+        if let Some(elements) = self.max_table_elements {
+            pooling.table_elements(elements);
+        }
+        pooling
+    }
+}
+
+/// Whether `error` (from an instantiation or a call) is a pooling
+/// allocator refusing because one of its pools has no free slot: the
+/// engine has as many instances (or memories, tables, stacks) alive as
+/// its [`PoolingLimits`] allow. wasmtime has no per-instantiation fallback
+/// to on-demand allocation; the caller can only wait for an instance to
+/// drop, or report the error.
+pub fn is_pool_exhausted(error: &wasmtime::Error) -> bool {
+    error.downcast_ref::<PoolConcurrencyLimitError>().is_some()
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// A wasmtime engine configured for Surrealism plugins. Cheap to clone;
@@ -68,6 +173,8 @@ struct Inner {
     id: u64,
     flavour: Flavour,
     source: EpochSource,
+    /// What the engine was built with, after any fallback.
+    allocation: Allocation,
     target: Arc<EpochTarget>,
 }
 
@@ -76,18 +183,32 @@ impl std::fmt::Debug for SurliEngine {
         f.debug_struct("SurliEngine")
             .field("flavour", &self.inner.flavour)
             .field("epoch", &self.inner.source)
+            .field("allocation", &self.inner.allocation)
             .field("current_epoch", &self.current_epoch())
             .finish()
     }
 }
 
 impl SurliEngine {
-    /// Builds an engine. A guarded engine with an automatic epoch joins the
-    /// process ticker (starting it if needed) until it is dropped.
+    /// Builds an engine that allocates on demand. A guarded engine with an
+    /// automatic epoch joins the process ticker (starting it if needed)
+    /// until it is dropped.
     pub fn new(options: EngineOptions) -> Result<Self, EngineError> {
-        let engine = Engine::new(&config(options.flavour)).map_err(|e| EngineError::Config {
-            message: format!("{e:#}"),
-        })?;
+        Self::with_allocation(options, Allocation::OnDemand)
+    }
+
+    /// [`SurliEngine::new`] with a choice of instance allocation.
+    ///
+    /// A pooling allocator reserves all of its address space when the
+    /// engine is built. When that fails (the pool does not fit the address
+    /// space, or `ulimit -v` forbids it) the engine is built again with
+    /// on-demand allocation and a warning is logged, as `wasmtime serve`
+    /// does: [`SurliEngine::allocation`] tells which one is in use.
+    pub fn with_allocation(
+        options: EngineOptions,
+        allocation: Allocation,
+    ) -> Result<Self, EngineError> {
+        let (engine, allocation) = build(options.flavour, allocation)?;
         let target = Arc::new(EpochTarget {
             engine,
             epoch: AtomicU64::new(0),
@@ -100,6 +221,7 @@ impl SurliEngine {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 flavour: options.flavour,
                 source: options.epoch,
+                allocation,
                 target,
             }),
         })
@@ -118,6 +240,13 @@ impl SurliEngine {
     /// The engine's flavour.
     pub fn flavour(&self) -> Flavour {
         self.inner.flavour
+    }
+
+    /// How the engine allocates instances: what was asked for, or
+    /// [`Allocation::OnDemand`] when a pool was asked for but could not be
+    /// reserved.
+    pub fn allocation(&self) -> Allocation {
+        self.inner.allocation
     }
 
     /// Who advances this engine's epoch.
@@ -161,7 +290,35 @@ impl SurliEngine {
     }
 }
 
-fn config(flavour: Flavour) -> Config {
+/// Builds the wasmtime engine, falling back from a pool that cannot be
+/// reserved to on-demand allocation.
+fn build(flavour: Flavour, allocation: Allocation) -> Result<(Engine, Allocation), EngineError> {
+    let on_demand = || {
+        Engine::new(&config(flavour, InstanceAllocationStrategy::OnDemand)).map_err(|e| {
+            EngineError::Config {
+                message: format!("{e:#}"),
+            }
+        })
+    };
+    let Allocation::Pooling(limits) = allocation else {
+        return Ok((on_demand()?, Allocation::OnDemand));
+    };
+    let pooling = InstanceAllocationStrategy::Pooling(limits.config());
+    match Engine::new(&config(flavour, pooling)) {
+        Ok(engine) => Ok((engine, allocation)),
+        Err(error) => {
+            tracing::warn!(
+                ?flavour,
+                ?limits,
+                "cannot reserve the pooling allocator ({error:#}); allocating instances on \
+                 demand instead"
+            );
+            Ok((on_demand()?, Allocation::OnDemand))
+        }
+    }
+}
+
+fn config(flavour: Flavour, allocation: InstanceAllocationStrategy) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -176,6 +333,14 @@ fn config(flavour: Flavour) -> Config {
         // over the 512 KiB wasm stack.
         .async_stack_size(4 << 20)
         .cranelift_opt_level(OptLevel::Speed)
-        .parallel_compilation(true);
+        .parallel_compilation(true)
+        // `memory_init_cow` stays at wasmtime's default (on): with the
+        // pooling allocator a linear memory starts as a copy-on-write
+        // mapping of the component's memory image, which is what makes
+        // instantiation fast. Not set here, so the compiled artifacts'
+        // settings (and the cache's keys) do not change. The pool's other
+        // knobs (warm slots, keep-resident bytes, decommit batches) keep
+        // wasmtime's defaults too.
+        .allocation_strategy(allocation);
     config
 }

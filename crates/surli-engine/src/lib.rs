@@ -44,7 +44,9 @@ mod ticker;
 
 pub use cache::{ArtifactCache, ArtifactSource, CacheStats, Cached};
 pub use deadline::{TICK, ticks_for};
-pub use engine::{EngineOptions, EpochSource, Flavour, SurliEngine};
+pub use engine::{
+    Allocation, EngineOptions, EpochSource, Flavour, PoolingLimits, SurliEngine, is_pool_exhausted,
+};
 pub use error::EngineError;
 pub use ticker::ticker_running;
 

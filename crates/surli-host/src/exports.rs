@@ -75,6 +75,11 @@ type NameParam<'a> = (Option<&'a str>,);
 type BytesResult = (Result<Vec<u8>, String>,);
 type BoundedResult = (Result<Bounded<Vec<u8>>, Bounded<String>>,);
 type ListFunctions = TypedFunc<(), (Vec<Option<String>>,)>;
+// `invoke`, typed once at bind. wasmtime's `TypedFunc` is covariant in its
+// parameters (see its `_marker`), so the `'static` borrows stored here
+// shorten to the caller's at each call: no type check per call.
+type Invoke = TypedFunc<InvokeParams<'static>, BytesResult>;
+type InvokeBounded = TypedFunc<InvokeParams<'static>, BoundedResult>;
 type Init = TypedFunc<(), (Result<(), String>,)>;
 
 /// Where a component's exports are, found once per component.
@@ -163,7 +168,10 @@ impl PluginExports {
         let function_comment = func(PluginExport::FunctionComment)?;
         let init = func(PluginExport::Init)?;
 
-        check::<InvokeParams<'_>, BytesResult>(&store, &invoke, PluginExport::Invoke)?;
+        let invoke_bounded =
+            typed::<InvokeParams<'static>, BoundedResult>(&store, &invoke, PluginExport::Invoke)?;
+        let invoke =
+            typed::<InvokeParams<'static>, BytesResult>(&store, &invoke, PluginExport::Invoke)?;
         for (func, export) in [
             (&function_args, PluginExport::FunctionArgs),
             (&function_returns, PluginExport::FunctionReturns),
@@ -195,6 +203,7 @@ impl PluginExports {
 
         Ok(GuestExports {
             invoke,
+            invoke_bounded,
             list_functions,
             function_args,
             function_returns,
@@ -246,14 +255,18 @@ where
 /// them, except [`init`](Self::init), for which a missing export means there
 /// is nothing to initialise.
 ///
-/// Functions taking a name or arguments borrow them. wasmtime's typed
-/// functions carry their parameter types, borrowed lifetimes included, so
-/// these are kept untyped, checked once in [`PluginExports::bind`], and
-/// given their (borrowed) type again at each call, which repeats the check
-/// (a walk over two parameter types) instead of copying the arguments.
+/// Functions taking a name or arguments borrow them. `invoke`, the one on
+/// every call's path, is typed once in [`PluginExports::bind`]: its typed
+/// function is stored with `'static` borrows, which wasmtime's covariance
+/// shortens to the caller's at each call. The metadata exports taking a
+/// name are kept untyped, checked once at bind, and given their (borrowed)
+/// type again at each call, which repeats the check (a walk over the
+/// parameter types) instead of copying the arguments; they run only when a
+/// module is described.
 #[derive(Clone, Copy)]
 pub struct GuestExports {
-    invoke: Func,
+    invoke: Invoke,
+    invoke_bounded: InvokeBounded,
     list_functions: Option<ListFunctions>,
     function_args: Option<Func>,
     function_returns: Option<Func>,
@@ -304,7 +317,7 @@ impl GuestExports {
         name: Option<&str>,
         args: &[u8],
     ) -> wasmtime::Result<Result<Vec<u8>, String>> {
-        let func = self.invoke.typed::<InvokeParams<'_>, BytesResult>(&store)?;
+        let func: TypedFunc<InvokeParams<'_>, BytesResult> = self.invoke;
         let (result,) = func.call_async(&mut store, (name, args)).await?;
         Ok(result)
     }
@@ -337,9 +350,7 @@ impl GuestExports {
         max_answer_bytes: usize,
     ) -> wasmtime::Result<InvokeAnswer> {
         store.as_context_mut().set_hostcall_fuel(max_answer_bytes);
-        let func = self
-            .invoke
-            .typed::<InvokeParams<'_>, BoundedResult>(&store)?;
+        let func: TypedFunc<InvokeParams<'_>, BoundedResult> = self.invoke_bounded;
         let (result,) = func.call_async(&mut store, (name, args)).await?;
         Ok(match result {
             Ok(Bounded::Fits(bytes)) => InvokeAnswer::Value(bytes),

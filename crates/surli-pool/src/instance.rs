@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use surli_engine::SurliEngine;
 use surli_engine::wasmtime::{Store, Trap, UpdateDeadline};
@@ -20,6 +20,10 @@ pub(crate) struct Instance {
     /// away rather than pooled (its guest state is unknown).
     in_call: bool,
     deadline: Deadline,
+    /// Calls run in this instance (`init` not included).
+    uses: u32,
+    /// When the instance last went back to the pool.
+    idle_since: Instant,
 }
 
 /// The epoch at which the running call is interrupted.
@@ -85,7 +89,24 @@ impl Instance {
             exports,
             in_call: false,
             deadline,
+            uses: 0,
+            idle_since: Instant::now(),
         }
+    }
+
+    /// Calls run in this instance so far.
+    pub(crate) fn uses(&self) -> u32 {
+        self.uses
+    }
+
+    /// Notes that the instance goes back to the pool now.
+    pub(crate) fn mark_idle(&mut self) {
+        self.idle_since = Instant::now();
+    }
+
+    /// How long the instance has sat in the pool, as of `now`.
+    pub(crate) fn idle_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.idle_since)
     }
 
     pub(crate) fn in_call(&self) -> bool {
@@ -111,6 +132,7 @@ impl Instance {
         let info = CallInfo::invoke(Arc::clone(module.env.module()), function);
         self.prepare(module, ctx, info, limit);
         self.in_call = true;
+        self.uses = self.uses.saturating_add(1);
         let max_result = module.runtime.options.max_result_bytes;
         let call = self
             .exports

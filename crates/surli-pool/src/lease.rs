@@ -116,6 +116,15 @@ impl Lease {
         if outcome.as_ref().is_err_and(CallError::is_instance_fatal) {
             self.instance = None;
             inner.counters.instance_discarded();
+        } else if self
+            .instance
+            .as_ref()
+            .is_some_and(|instance| inner.is_spent(instance))
+        {
+            // The module's isolation allows no more calls in it: the next
+            // call on this lease gets a new instance.
+            self.instance = None;
+            inner.counters.instance_retired();
         }
         outcome
     }

@@ -26,6 +26,55 @@ use crate::lease::{Lease, Tally};
 use crate::runtime::RuntimeInner;
 use crate::stats::{ArtifactStats, Counters, ModuleStats};
 
+/// How much a module's callers share its instances: the embedder's trade
+/// between the cost of a fresh instance and what one caller can leave
+/// behind in an instance's memory for the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// Instances are pooled and reused by any caller until one breaks (a
+    /// trap, timeout, running out of memory): the original runtime's
+    /// behaviour, and the fastest. A guest's static state, and whatever it
+    /// leaves in its memory, outlives the call that made it.
+    #[default]
+    Reuse,
+    /// Instances are pooled and reused, but retired after `max_uses` calls
+    /// (`Some(0)` counts as `Some(1)`), or, when a lease would take one
+    /// that sat idle in the pool for longer than `max_idle`, before it is
+    /// used again. Bounds how long state lives (a slow leak, a growing
+    /// memory) without paying for an instance per call. Idle time is
+    /// checked when a lease is taken; no task runs in the background.
+    Recycle {
+        /// Calls after which an instance is retired; `None`: no bound.
+        max_uses: Option<u32>,
+        /// How long an instance may sit idle and still be reused; `None`:
+        /// no bound.
+        max_idle: Option<Duration>,
+    },
+    /// Every call runs in a new instance, initialised by `init` and torn
+    /// down after the call (a lease making several calls gets a new one
+    /// for each): no memory is ever shared between two calls. The most
+    /// isolated and the slowest; nothing is pooled.
+    FreshPerCall,
+}
+
+impl Isolation {
+    /// Whether an instance that has run `uses` calls must not run another.
+    fn spent(self, uses: u32) -> bool {
+        match self {
+            Self::Reuse => false,
+            Self::Recycle { max_uses, .. } => max_uses.is_some_and(|max| uses >= max.max(1)),
+            Self::FreshPerCall => uses >= 1,
+        }
+    }
+
+    fn max_idle(self) -> Option<Duration> {
+        match self {
+            Self::Recycle { max_idle, .. } => max_idle,
+            Self::Reuse | Self::FreshPerCall => None,
+        }
+    }
+}
+
 /// Per-module choices an embedder makes at load.
 #[derive(Clone, Default)]
 pub struct ModuleOptions {
@@ -42,6 +91,9 @@ pub struct ModuleOptions {
     /// a context the embedder chose for the module, bounded by the module's
     /// own time limit rather than that caller's.
     pub init_context: Option<Arc<dyn InvocationContext>>,
+    /// How the module's instances are shared between calls; default
+    /// [`Isolation::Reuse`].
+    pub isolation: Isolation,
 }
 
 impl std::fmt::Debug for ModuleOptions {
@@ -52,6 +104,7 @@ impl std::fmt::Debug for ModuleOptions {
                 "init_context",
                 &self.init_context.as_ref().map(|_| "custom"),
             )
+            .field("isolation", &self.isolation)
             .finish()
     }
 }
@@ -90,6 +143,7 @@ pub(crate) struct ModuleInner {
     pub(crate) init_context: Arc<dyn InvocationContext>,
     pub(crate) init_failure: Mutex<Option<InitFailure>>,
     pub(crate) signatures: Vec<FunctionSignature>,
+    pub(crate) isolation: Isolation,
 }
 
 /// The last `init` failure, remembered so a module whose `init` keeps
@@ -210,6 +264,7 @@ impl Module {
                 .unwrap_or_else(|| Arc::new(NullContext)),
             init_failure: Mutex::new(None),
             signatures: Vec::new(),
+            isolation: options.isolation,
         };
 
         // One instance, without `init`, proves the module instantiates and
@@ -284,6 +339,11 @@ impl Module {
     /// A snapshot of the module's counters.
     pub fn stats(&self) -> ModuleStats {
         self.inner.counters.snapshot(self.inner.artifact)
+    }
+
+    /// How the module's instances are shared between calls.
+    pub fn isolation(&self) -> Isolation {
+        self.inner.isolation
     }
 
     /// How many instances sit idle in the pool.
@@ -366,7 +426,7 @@ impl Module {
                 module: inner.id.clone(),
                 message: "the module's pool is closed".to_owned(),
             })?;
-        let pooled = inner.idle.lock().pop();
+        let pooled = inner.take_idle();
         let instance = match pooled {
             Some(instance) => {
                 inner.counters.pool_hit();
@@ -400,14 +460,21 @@ impl ModuleInner {
         let deadline = Deadline::install(&mut store, &self.engine);
         let limit = self.limits.max_execution_time.map(|l| l.value);
         deadline.arm(&mut store, &self.engine, limit);
-        let instance =
-            self.pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| CallError::Instantiation {
-                    module: self.id.clone(),
-                    message: format!("{e:#}"),
-                })?;
+        let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| {
+            let message = if surli_engine::is_pool_exhausted(&e) {
+                format!(
+                    "the engine's instance pool is exhausted ({e:#}): as many instances as \
+                     RuntimeOptions::allocation allows are alive across every module; give the \
+                     pool more instances or the modules smaller pools"
+                )
+            } else {
+                format!("{e:#}")
+            };
+            CallError::Instantiation {
+                module: self.id.clone(),
+                message,
+            }
+        })?;
         let exports: GuestExports =
             self.exports
                 .bind(&mut store, &instance)
@@ -474,11 +541,61 @@ impl ModuleInner {
         });
     }
 
-    /// Puts a healthy instance back, or drops it when the pool is full.
-    pub(crate) fn return_instance(&self, instance: Instance) {
-        let mut idle = self.idle.lock();
-        if idle.len() < self.limits.pool_size.value.get() {
-            idle.push(instance);
+    /// An idle instance for a new lease, most recently returned first.
+    /// Under [`Isolation::Recycle`] with `max_idle`, the instances that sat
+    /// idle too long are retired first (the oldest are at the bottom of the
+    /// stack, so they are a prefix of it), and dropped outside the lock.
+    fn take_idle(&self) -> Option<Instance> {
+        let (instance, stale) = {
+            let mut idle = self.idle.lock();
+            let stale: Vec<Instance> = match self.isolation.max_idle() {
+                Some(max_idle) => {
+                    let now = Instant::now();
+                    let keep_from = idle
+                        .iter()
+                        .position(|instance| instance.idle_for(now) <= max_idle)
+                        .unwrap_or(idle.len());
+                    idle.drain(..keep_from).collect()
+                }
+                None => Vec::new(),
+            };
+            (idle.pop(), stale)
+        };
+        for _ in &stale {
+            self.counters.instance_retired();
+        }
+        drop(stale);
+        instance
+    }
+
+    /// Whether an instance must be retired after its last call instead of
+    /// running another, under the module's isolation.
+    pub(crate) fn is_spent(&self, instance: &Instance) -> bool {
+        self.isolation.spent(instance.uses())
+    }
+
+    /// Puts a healthy instance back, or retires it when the pool is full.
+    /// Under [`Isolation::FreshPerCall`] (a lease that made no call) and
+    /// once an instance is spent, it is retired instead.
+    pub(crate) fn return_instance(&self, mut instance: Instance) {
+        if self.isolation == Isolation::FreshPerCall || self.is_spent(&instance) {
+            self.counters.instance_retired();
+            return;
+        }
+        instance.mark_idle();
+        let overflow = {
+            let mut idle = self.idle.lock();
+            if idle.len() < self.limits.pool_size.value.get() {
+                idle.push(instance);
+                None
+            } else {
+                Some(instance)
+            }
+        };
+        // Cannot happen while instances are only created for leases that
+        // found the pool empty; counted anyway so the stats add up.
+        if overflow.is_some() {
+            self.counters.instance_retired();
         }
     }
 }

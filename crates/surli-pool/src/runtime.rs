@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use surli_config::ServerLimits;
 use surli_engine::wasmtime::component::Linker;
-use surli_engine::{ArtifactCache, CacheStats, EngineOptions, EpochSource, Flavour, SurliEngine};
-use surli_host::{HostState, StdioLimits};
+use surli_engine::{
+    Allocation, ArtifactCache, CacheStats, EngineOptions, EpochSource, Flavour, PoolingLimits,
+    SurliEngine,
+};
+use surli_host::{HostState, MemoryLimits, StdioLimits};
 use surli_net::{Resolver, SystemResolver};
 use surli_package::Package;
 
@@ -55,6 +58,31 @@ pub struct RuntimeOptions {
     /// can write it chooses the machine code surli runs (see
     /// [`ArtifactCache`]).
     pub cache_dir: Option<PathBuf>,
+    /// How the engines allocate instances. The default is wasmtime's
+    /// pooling allocator with copy-on-write memory images, sized by
+    /// [`RuntimeOptions::DEFAULT_POOLED_INSTANCES`]; a pool whose
+    /// `max_memory_size` is `None` caps memories at the server's
+    /// `max_memory_bytes`. Each of the runtime's two engines (guarded and
+    /// fast) gets a pool of these sizes.
+    ///
+    /// Instances alive at once, across every module on one engine, must
+    /// fit the pool: at most the sum of the modules' pool sizes, plus one
+    /// briefly for each module being loaded. Past that an instantiation
+    /// fails with [`CallError::Instantiation`](crate::CallError::Instantiation)
+    /// (wasmtime cannot fall back to on-demand allocation for a single
+    /// instance). A pool the address space cannot hold falls back to
+    /// on-demand allocation when the engine is built, with a warning; see
+    /// [`Runtime::allocation`].
+    pub allocation: Allocation,
+}
+
+impl RuntimeOptions {
+    /// How many plugin instances the default pool holds per engine: 32
+    /// modules at the default `max_pool_size` of 8. Each instance may take
+    /// two linear memories, each reserving 4 GiB and a 32 MiB guard of
+    /// address space, so the pool reserves about 2 TiB per engine, well
+    /// inside the 128 TiB of a 64-bit Linux process.
+    pub const DEFAULT_POOLED_INSTANCES: u32 = 256;
 }
 
 impl Default for RuntimeOptions {
@@ -68,6 +96,10 @@ impl Default for RuntimeOptions {
             wall_clock_grace: Duration::from_millis(50),
             max_result_bytes: 64 << 20,
             cache_dir: None,
+            allocation: Allocation::Pooling(PoolingLimits::for_instances(
+                Self::DEFAULT_POOLED_INSTANCES,
+                None,
+            )),
         }
     }
 }
@@ -82,6 +114,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("wall_clock_grace", &self.wall_clock_grace)
             .field("max_result_bytes", &self.max_result_bytes)
             .field("cache_dir", &self.cache_dir)
+            .field("allocation", &self.allocation)
             .finish_non_exhaustive()
     }
 }
@@ -117,8 +150,29 @@ pub(crate) struct EngineSet {
 impl Runtime {
     /// Builds the engines and linkers.
     pub fn new(options: RuntimeOptions) -> Result<Self, LoadError> {
-        let guarded = engine_set(Flavour::Guarded, options.epoch)?;
-        let fast = engine_set(Flavour::Fast, options.epoch)?;
+        let allocation = match options.allocation {
+            Allocation::Pooling(mut limits) => {
+                if limits.max_memory_size.is_none() {
+                    limits.max_memory_size = options
+                        .server
+                        .max_memory_bytes
+                        // A 32-bit memory never grows past 4 GiB, and the
+                        // pool refuses a cap over its 4 GiB slots.
+                        .map(|bytes| {
+                            usize::try_from(bytes.min(MAX_32BIT_MEMORY)).unwrap_or(usize::MAX)
+                        });
+                }
+                // A pool slot smaller than the store's table limit would
+                // refuse grows the limit allows, with no record of why.
+                limits
+                    .max_table_elements
+                    .get_or_insert(MemoryLimits::DEFAULT_MAX_TABLE_ELEMENTS);
+                Allocation::Pooling(limits)
+            }
+            Allocation::OnDemand => Allocation::OnDemand,
+        };
+        let guarded = engine_set(Flavour::Guarded, options.epoch, allocation)?;
+        let fast = engine_set(Flavour::Fast, options.epoch, allocation)?;
         let cache = match &options.cache_dir {
             Some(dir) => ArtifactCache::with_dir(dir),
             None => ArtifactCache::in_memory(),
@@ -145,6 +199,15 @@ impl Runtime {
         self.inner.cache.stats()
     }
 
+    /// How the guarded engine allocates instances: the pool asked for in
+    /// [`RuntimeOptions::allocation`] (with its memory cap filled in), or
+    /// [`Allocation::OnDemand`] when it could not be reserved. The fast
+    /// engine is built the same way; see its own
+    /// [`SurliEngine::allocation`].
+    pub fn allocation(&self) -> Allocation {
+        self.inner.guarded.engine.allocation()
+    }
+
     /// The guarded engine, e.g. to advance a manual epoch in tests.
     pub fn guarded_engine(&self) -> &SurliEngine {
         &self.inner.guarded.engine
@@ -169,9 +232,16 @@ impl Runtime {
     }
 }
 
-fn engine_set(flavour: Flavour, epoch: EpochSource) -> Result<EngineSet, LoadError> {
-    let engine =
-        SurliEngine::new(EngineOptions { flavour, epoch }).map_err(|error| LoadError::Engine {
+/// All a 32-bit linear memory can address.
+const MAX_32BIT_MEMORY: u64 = 4 << 30;
+
+fn engine_set(
+    flavour: Flavour,
+    epoch: EpochSource,
+    allocation: Allocation,
+) -> Result<EngineSet, LoadError> {
+    let engine = SurliEngine::with_allocation(EngineOptions { flavour, epoch }, allocation)
+        .map_err(|error| LoadError::Engine {
             module: "(runtime)".to_owned(),
             error,
         })?;

@@ -21,6 +21,7 @@ pub(crate) struct Counters {
     cancelled: AtomicU64,
     instances_created: AtomicU64,
     instances_discarded: AtomicU64,
+    instances_retired: AtomicU64,
     pool_hits: AtomicU64,
     init_failures: AtomicU64,
     checked_out: AtomicU64,
@@ -30,7 +31,10 @@ pub(crate) struct Counters {
 ///
 /// Every call ends in exactly one outcome, so once no call is in flight
 /// `calls == ok + guest_errors + timeouts + out_of_memory + traps +
-/// codec_errors + other_errors + cancelled`.
+/// codec_errors + other_errors + cancelled`, and every instance ever
+/// created is discarded, retired, idle in the pool or held by a lease:
+/// `instances_created == instances_discarded + instances_retired + idle +
+/// leased` (the pool drops nothing else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ModuleStats {
     /// Calls started.
@@ -54,8 +58,17 @@ pub struct ModuleStats {
     pub cancelled: u64,
     /// Instances created.
     pub instances_created: u64,
-    /// Instances thrown away after a trap, timeout, out-of-memory or cancel.
+    /// Instances thrown away after a trap, timeout, out-of-memory or cancel
+    /// (and the one instance a load creates to ask the module what it
+    /// exports).
     pub instances_discarded: u64,
+    /// Healthy instances dropped by the module's
+    /// [`Isolation`](crate::Isolation): after each call under
+    /// `FreshPerCall`, after `max_uses` calls or `max_idle` in the pool
+    /// under `Recycle`. Under `Reuse` only an instance coming back to a
+    /// full pool is retired, which the pool's own bookkeeping never lets
+    /// happen.
+    pub instances_retired: u64,
     /// Leases served by an idle pooled instance.
     pub pool_hits: u64,
     /// `init` runs that failed.
@@ -95,6 +108,7 @@ impl Counters {
             cancelled: get(&self.cancelled),
             instances_created: get(&self.instances_created),
             instances_discarded: get(&self.instances_discarded),
+            instances_retired: get(&self.instances_retired),
             pool_hits: get(&self.pool_hits),
             init_failures: get(&self.init_failures),
             checked_out: get(&self.checked_out),
@@ -134,6 +148,10 @@ impl Counters {
 
     pub(crate) fn instance_discarded(&self) {
         bump(&self.instances_discarded);
+    }
+
+    pub(crate) fn instance_retired(&self) {
+        bump(&self.instances_retired);
     }
 
     pub(crate) fn pool_hit(&self) {

@@ -9,6 +9,7 @@ mod calls;
 mod capabilities;
 mod hostile;
 mod invariants;
+mod isolation;
 mod kinds;
 mod lifecycle;
 mod limits;

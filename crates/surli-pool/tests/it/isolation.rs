@@ -1,0 +1,375 @@
+//! How much callers share instances (`Isolation`), and how instances are
+//! allocated (`Allocation`): the pooling allocator, its exhaustion, and its
+//! fallback to on-demand allocation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use surli_host::NullContext;
+use surli_pool::{
+    Allocation, CallError, Isolation, Module, ModuleOptions, ModuleStats, PoolingLimits, Runtime,
+    RuntimeOptions,
+};
+
+use crate::support::{int, package, runtime, text};
+
+async fn load_with(name: &str, isolation: Isolation) -> Module {
+    runtime()
+        .load_with(
+            package(name),
+            ModuleOptions {
+                isolation,
+                ..ModuleOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// Every instance ever created is discarded, retired, idle, or held by one
+/// of `leased` leases.
+fn assert_instances_add_up(module: &Module, leased: u64) {
+    let stats = module.stats();
+    assert_eq!(
+        stats.instances_created,
+        stats.instances_discarded
+            + stats.instances_retired
+            + module.idle_instances() as u64
+            + leased,
+        "{stats:?}"
+    );
+}
+
+/// hostcalls' `init_value`: 42 once `init` ran in the instance, 0 before.
+async fn init_value(module: &Module) -> surrealdb_types::Value {
+    module
+        .call(Arc::new(NullContext), Some("init_value"), vec![])
+        .await
+        .unwrap()
+}
+
+/// What changed between two snapshots, for the counters these tests watch.
+fn delta(before: ModuleStats, after: ModuleStats) -> (u64, u64, u64, u64) {
+    (
+        after.instances_created - before.instances_created,
+        after.instances_retired - before.instances_retired,
+        after.instances_discarded - before.instances_discarded,
+        after.pool_hits - before.pool_hits,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_is_the_default_and_keeps_one_instance_for_sequential_calls() {
+    assert_eq!(ModuleOptions::default().isolation, Isolation::Reuse);
+    let module = load_with("hostcalls", Isolation::default()).await;
+    let before = module.stats();
+    for _ in 0..4 {
+        assert_eq!(init_value(&module).await, int(42));
+    }
+    // (created, retired, discarded, pool hits)
+    assert_eq!(delta(before, module.stats()), (1, 0, 0, 3));
+    assert_eq!(module.idle_instances(), 1);
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_per_call_runs_every_call_in_a_new_initialised_instance() {
+    let module = load_with("hostcalls", Isolation::FreshPerCall).await;
+    assert_eq!(module.isolation(), Isolation::FreshPerCall);
+    let before = module.stats();
+    for call in 1..=4 {
+        // `init` ran in the instance this call got (0 otherwise).
+        assert_eq!(init_value(&module).await, int(42));
+        assert_eq!(module.idle_instances(), 0, "call {call} left an instance");
+        assert_eq!(delta(before, module.stats()), (call, call, 0, 0));
+    }
+    assert_eq!(module.stats().checked_out, 0);
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_per_call_gives_each_call_of_a_lease_its_own_instance() {
+    let module = load_with("demo", Isolation::FreshPerCall).await;
+    let before = module.stats();
+    let mut lease = module.lease(Arc::new(NullContext)).await.unwrap();
+    assert_eq!(delta(before, module.stats()), (1, 0, 0, 0));
+    for call in 1..=3 {
+        let sum = lease.call(Some("add"), vec![int(call), int(1)]).await;
+        assert_eq!(sum.unwrap(), int(call + 1));
+        let call = u64::try_from(call).unwrap();
+        // The instance that ran the call is gone; the next is made on
+        // demand by the next call.
+        assert_eq!(delta(before, module.stats()), (call, call, 0, 0));
+        assert_instances_add_up(&module, 0);
+    }
+    drop(lease);
+
+    // A lease that made no call still never pools its instance.
+    let lease = module.lease(Arc::new(NullContext)).await.unwrap();
+    assert_instances_add_up(&module, 1);
+    drop(lease);
+    assert_eq!(delta(before, module.stats()), (4, 4, 0, 0));
+    assert_eq!(module.idle_instances(), 0);
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_per_call_still_discards_a_broken_instance_as_broken() {
+    let module = load_with("kinds", Isolation::FreshPerCall).await;
+    let before = module.stats();
+    // A guest error leaves the instance healthy: retired, not discarded.
+    let failed = module
+        .call(Arc::new(NullContext), Some("fail"), vec![])
+        .await;
+    assert!(matches!(failed, Err(CallError::Guest { .. })), "{failed:?}");
+    let echoed = module
+        .call(Arc::new(NullContext), Some("string"), vec![text("x")])
+        .await;
+    assert_eq!(echoed.unwrap(), text("x"));
+    assert_eq!(delta(before, module.stats()), (2, 2, 0, 0));
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recycle_retires_an_instance_after_max_uses_calls() {
+    let module = load_with(
+        "hostcalls",
+        Isolation::Recycle {
+            max_uses: Some(2),
+            max_idle: None,
+        },
+    )
+    .await;
+    let before = module.stats();
+    for _ in 0..5 {
+        assert_eq!(init_value(&module).await, int(42));
+    }
+    // Calls 1-2 on the first instance, 3-4 on the second, 5 on a third that
+    // stays pooled; calls 2 and 4 found their instance in the pool.
+    assert_eq!(delta(before, module.stats()), (3, 2, 0, 2));
+    assert_eq!(module.idle_instances(), 1);
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recycle_with_max_uses_counts_the_calls_of_a_lease() {
+    let module = load_with(
+        "demo",
+        Isolation::Recycle {
+            max_uses: Some(2),
+            max_idle: None,
+        },
+    )
+    .await;
+    let before = module.stats();
+    let mut lease = module.lease(Arc::new(NullContext)).await.unwrap();
+    for n in 0..3 {
+        assert_eq!(
+            lease.call(Some("add"), vec![int(n), int(n)]).await.unwrap(),
+            int(2 * n)
+        );
+    }
+    // The first instance ran two calls and was retired inside the lease;
+    // the second ran one and goes back to the pool with the lease.
+    assert_eq!(delta(before, module.stats()), (2, 1, 0, 0));
+    drop(lease);
+    assert_eq!(module.idle_instances(), 1);
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recycle_retires_an_instance_idle_longer_than_max_idle() {
+    let module = load_with(
+        "hostcalls",
+        Isolation::Recycle {
+            max_uses: None,
+            max_idle: Some(Duration::from_millis(1)),
+        },
+    )
+    .await;
+    let before = module.stats();
+    assert_eq!(init_value(&module).await, int(42));
+    assert_eq!(module.idle_instances(), 1);
+    // Idle time is only looked at when a lease is taken: the instance is
+    // still pooled until then, however long it sits.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(module.idle_instances(), 1);
+    assert_eq!(init_value(&module).await, int(42));
+    // (created, retired, discarded, pool hits): the stale instance was
+    // retired and the second call ran in a new one.
+    assert_eq!(delta(before, module.stats()), (2, 1, 0, 0));
+    assert_eq!(module.idle_instances(), 1);
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recycle_reuses_an_instance_within_max_idle() {
+    let module = load_with(
+        "hostcalls",
+        Isolation::Recycle {
+            max_uses: None,
+            max_idle: Some(Duration::from_secs(3600)),
+        },
+    )
+    .await;
+    let before = module.stats();
+    for _ in 0..3 {
+        assert_eq!(init_value(&module).await, int(42));
+    }
+    assert_eq!(delta(before, module.stats()), (1, 0, 0, 2));
+    assert_instances_add_up(&module, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recycle_with_max_uses_zero_counts_as_one() {
+    let module = load_with(
+        "demo",
+        Isolation::Recycle {
+            max_uses: Some(0),
+            max_idle: None,
+        },
+    )
+    .await;
+    let before = module.stats();
+    for _ in 0..2 {
+        let noop = module.call(Arc::new(NullContext), Some("noop"), vec![]);
+        noop.await.unwrap();
+    }
+    assert_eq!(delta(before, module.stats()), (2, 2, 0, 0));
+    assert_eq!(module.idle_instances(), 0);
+}
+
+fn runtime_allocating(allocation: Allocation) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        allocation,
+        ..RuntimeOptions::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_default_runtime_pools_instances_capped_at_the_servers_memory_limit() {
+    let options = RuntimeOptions::default();
+    assert_eq!(
+        options.allocation,
+        Allocation::Pooling(PoolingLimits::for_instances(
+            RuntimeOptions::DEFAULT_POOLED_INSTANCES,
+            None
+        ))
+    );
+    let max_memory = options.server.max_memory_bytes.unwrap();
+    let runtime = Runtime::new(options).unwrap();
+    match runtime.allocation() {
+        Allocation::Pooling(limits) => {
+            assert_eq!(
+                limits.max_memory_size,
+                Some(usize::try_from(max_memory).unwrap())
+            );
+            assert_eq!(
+                limits.total_component_instances,
+                RuntimeOptions::DEFAULT_POOLED_INSTANCES
+            );
+        }
+        // A machine whose address space cannot hold the pool falls back;
+        // the fallback itself is tested below.
+        Allocation::OnDemand => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_pool_serves_its_slots_and_refuses_one_more_instance() {
+    let limits = PoolingLimits::for_instances(2, None);
+    let runtime = runtime_allocating(Allocation::Pooling(limits));
+    assert!(
+        matches!(runtime.allocation(), Allocation::Pooling(l) if l.total_component_instances == 2),
+        "{:?}",
+        runtime.allocation()
+    );
+    // Each load's probe instance takes a slot and gives it back.
+    let demo = runtime.load(package("demo")).await.unwrap();
+    let kinds = runtime.load(package("kinds")).await.unwrap();
+
+    let ctx = Arc::new(NullContext);
+    let mut first = demo.lease(ctx.clone()).await.unwrap();
+    let second = kinds.lease(ctx.clone()).await.unwrap();
+    let third = demo.lease(ctx.clone()).await;
+    match &third {
+        Err(error @ CallError::Instantiation { module, message }) => {
+            assert_eq!(module, "fixtures/demo@0.1.0");
+            assert!(message.contains("instance pool is exhausted"), "{message}");
+            assert!(message.contains("reached"), "wasmtime's words: {message}");
+            assert!(error.is_instance_fatal());
+        }
+        other => panic!("expected the pool to be exhausted, got {other:?}"),
+    }
+    // The leases that got a slot work.
+    assert_eq!(
+        first.call(Some("add"), vec![int(2), int(3)]).await.unwrap(),
+        int(5)
+    );
+    // An idle pooled instance keeps its slot, so a lease that finds one
+    // needs no new slot...
+    drop(first);
+    let mut again = demo.lease(ctx.clone()).await.unwrap();
+    assert_eq!(demo.stats().pool_hits, 1);
+    assert_eq!(
+        again.call(Some("add"), vec![int(4), int(3)]).await.unwrap(),
+        int(7)
+    );
+    drop((second, again));
+    // ...while a module whose pool is empty cannot grow past the slots
+    // that the others' idle instances hold.
+    let mut kinds_lease = kinds.lease(ctx.clone()).await.unwrap();
+    let starved = kinds.lease(ctx.clone()).await;
+    assert!(
+        matches!(starved, Err(CallError::Instantiation { .. })),
+        "{starved:?}"
+    );
+    assert_eq!(
+        kinds_lease.call(Some("unit"), vec![]).await.unwrap(),
+        surrealdb_types::Value::None
+    );
+    drop(kinds_lease);
+    // Nothing was discarded but the probes; the refusals created nothing.
+    for module in [&demo, &kinds] {
+        assert_eq!(module.stats().instances_discarded, 1);
+        assert_eq!(module.stats().instances_created, 2);
+        assert_eq!(module.idle_instances(), 1);
+        assert_instances_add_up(module, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_demand_allocation_has_no_instance_ceiling_of_its_own() {
+    let runtime = runtime_allocating(Allocation::OnDemand);
+    assert_eq!(runtime.allocation(), Allocation::OnDemand);
+    let demo = runtime.load(package("demo")).await.unwrap();
+    let ctx = Arc::new(NullContext);
+    let mut leases = Vec::new();
+    for _ in 0..3 {
+        leases.push(demo.lease(ctx.clone()).await.unwrap());
+    }
+    for lease in &mut leases {
+        lease.call(Some("noop"), vec![]).await.unwrap();
+    }
+    drop(leases);
+    assert_eq!(demo.idle_instances(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_too_large_for_the_address_space_falls_back_to_on_demand() {
+    // A million memories of 4 GiB each: far more than a 64-bit process can
+    // reserve, so building the pooled engine fails and the runtime builds
+    // on-demand engines instead.
+    let limits = PoolingLimits {
+        total_memories: 1 << 20,
+        ..PoolingLimits::for_instances(4, None)
+    };
+    let runtime = runtime_allocating(Allocation::Pooling(limits));
+    assert_eq!(runtime.allocation(), Allocation::OnDemand);
+    let demo = runtime.load(package("demo")).await.unwrap();
+    let sum = demo
+        .call(Arc::new(NullContext), Some("add"), vec![int(20), int(22)])
+        .await;
+    assert_eq!(sum.unwrap(), int(42));
+}
