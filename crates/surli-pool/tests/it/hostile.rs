@@ -507,3 +507,123 @@ async fn an_init_that_never_returns_fails_typed_and_backs_off() {
     assert_eq!(module.idle_instances(), 0);
     settled(&module);
 }
+
+/// A component, in WebAssembly text, whose `invoke` grows a function table
+/// by the number of elements its name gives (`grow-150000`), trapping as a
+/// Rust guest aborts when the grow is refused, and otherwise answers with
+/// `answer` (an encoded value). It lists no functions, so the pool passes
+/// any name through. No SDK or wit-bindgen guest can emit `table.grow` on
+/// stable Rust, so this one is written by hand.
+fn table_grower(answer: &[u8]) -> String {
+    let literal: String = answer.iter().map(|byte| format!("\\{byte:02x}")).collect();
+    TABLE_GROWER
+        .replace("ANSWER_BYTES", &literal)
+        .replace("ANSWER_LEN", &answer.len().to_string())
+}
+
+const TABLE_GROWER: &str = r#"(component
+    (core module $m
+        (memory (export "memory") 1)
+        (table $t 1 funcref)
+        (global $heap (mut i32) (i32.const 4096))
+        (data (i32.const 1024) "ANSWER_BYTES")
+        (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+            (local $ptr i32)
+            (local.set $ptr
+                (i32.and
+                    (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                    (i32.sub (i32.const 0) (local.get 2))))
+            (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+            (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+                (then unreachable))
+            (local.get $ptr))
+        ;; "grow-N": N in decimal after the dash.
+        (func $count (param $at i32) (param $end i32) (result i32)
+            (local $n i32)
+            (block $done
+                (loop $digit
+                    (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+                    (local.set $n
+                        (i32.add (i32.mul (local.get $n) (i32.const 10))
+                            (i32.sub (i32.load8_u (local.get $at)) (i32.const 48))))
+                    (local.set $at (i32.add (local.get $at) (i32.const 1)))
+                    (br $digit)))
+            (local.get $n))
+        (func (export "invoke") (param $has_name i32) (param $name i32) (param $name_len i32)
+                (param $args i32) (param $args_len i32) (result i32)
+            (if (i32.and (local.get $has_name) (i32.gt_u (local.get $name_len) (i32.const 5)))
+                (then
+                    (if (i32.eq
+                            (table.grow $t (ref.null func)
+                                (call $count
+                                    (i32.add (local.get $name) (i32.const 5))
+                                    (i32.add (local.get $name) (local.get $name_len))))
+                            (i32.const -1))
+                        (then unreachable))))
+            (i32.store8 (i32.const 16) (i32.const 0))
+            (i32.store (i32.const 20) (i32.const 1024))
+            (i32.store (i32.const 24) (i32.const ANSWER_LEN))
+            (i32.const 16))
+        ;; An empty list: the module declares no functions.
+        (func (export "list-functions") (result i32)
+            (i32.store (i32.const 16) (i32.const 0))
+            (i32.store (i32.const 20) (i32.const 0))
+            (i32.const 16))
+    )
+    (core instance $i (instantiate $m))
+    (alias core export $i "memory" (core memory $mem))
+    (alias core export $i "realloc" (core func $realloc))
+    (func (export "invoke")
+        (param "name" (option string)) (param "args" (list u8))
+        (result (result (list u8) (error string)))
+        (canon lift (core func $i "invoke") (memory $mem) (realloc $realloc)))
+    (func (export "list-functions") (result (list (option string)))
+        (canon lift (core func $i "list-functions") (memory $mem) (realloc $realloc)))
+)"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_grown_past_its_limit_is_out_of_memory_and_the_module_serves_on() {
+    let grown = text("grown");
+    let answer = surli_host::codec::encode_value(&grown).unwrap();
+    let wasm = wat::parse_str(table_grower(&answer)).unwrap();
+    let hostile = package("hostile");
+    let exports = surli_package::ExportsManifest::default();
+    let bytes = surli_package::PackageWriter::new(hostile.config(), &wasm, &exports)
+        .to_bytes()
+        .unwrap();
+    let grower =
+        surli_package::Package::from_bytes(&bytes, &surli_package::ReadOptions::default()).unwrap();
+    let module = runtime_with(ServerLimits::default())
+        .load(grower)
+        .await
+        .unwrap();
+    let echo = |name: &'static str| {
+        let module = module.clone();
+        async move { module.call(null(), Some(name), vec![]).await }
+    };
+
+    // 150,000 elements is past the limiter's 100,000: the grow returns -1,
+    // the guest traps, and the limiter's record makes it out of memory.
+    match echo("grow-150000").await {
+        Err(CallError::OutOfMemory { detail }) => {
+            assert!(detail.contains("table"), "{detail}");
+            assert!(detail.contains("150001"), "{detail}");
+        }
+        other => panic!("expected OutOfMemory, got {other:?}"),
+    }
+    assert_eq!(module.stats().out_of_memory, 1);
+    assert_eq!(
+        module.stats().instances_discarded,
+        2,
+        "the load's probe and the grower"
+    );
+
+    // Under the limit, even past wasmtime's own default pool table size
+    // (20,000), a grow succeeds: the pool's tables are as large as the
+    // limiter allows, so the limiter alone decides.
+    assert_eq!(echo("grow-60000").await.unwrap(), grown);
+    // And the same instance grows again, to 90,001 elements in all.
+    assert_eq!(echo("grow-30000").await.unwrap(), grown);
+    assert_eq!(module.stats().instances_discarded, 2);
+    settled(&module);
+}
