@@ -74,6 +74,7 @@ const WORKSPACES: &[Workspace] = &[
             guest("hostile", "guests/hostile"),
             guest("sdk065", "guests/sdk065"),
             guest("badinit", "guests/badinit"),
+            guest("initloop", "guests/initloop"),
             Guest {
                 name: "no-invoke",
                 dir: "raw/no-invoke",
