@@ -10,12 +10,21 @@
 //!   `target/fixtures/*.surli`.
 //! - `cargo xtask fixtures`: builds the guests under `fixtures/` and packs
 //!   them as `target/fixtures/*.surli` for the tests (`test` does it first).
+//! - `cargo xtask fuzz --seconds N`: every cargo-fuzz target under `fuzz/`
+//!   for N seconds, on a nightly toolchain, from seeds made of the fixtures.
+//! - `cargo xtask soak --minutes N`: a storm of calls for N minutes that
+//!   fails if the process's memory keeps growing after the first minute.
+//! - `cargo xtask compat`: the fixture packages through surli and through
+//!   the original runtimes of `benches/peer/`, whose answers must agree.
 
 // xtask is a program that talks to a developer: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod compat;
 mod demo;
 mod fixtures;
+mod fuzz;
+mod soak;
 mod toolchain;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +50,23 @@ enum Task {
     Demo,
     /// Build the fixture guests and pack them as target/fixtures/*.surli.
     Fixtures,
+    /// Run every cargo-fuzz target under fuzz/ for N seconds each (needs a
+    /// nightly toolchain; installs cargo-fuzz when missing).
+    Fuzz {
+        /// How long each target runs.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// Call the demo and hostile fixtures without pause for N minutes, printing
+    /// the RSS every 10 s; fail if it grows more than 10% after the first minute.
+    Soak {
+        /// How long the storm lasts (at least 2).
+        #[arg(long, default_value_t = 2)]
+        minutes: u64,
+    },
+    /// Build the original runtimes under benches/peer/ (release) and check
+    /// that they and surli give the same answers on the fixture packages.
+    Compat,
 }
 
 fn main() -> Result<()> {
@@ -50,6 +76,9 @@ fn main() -> Result<()> {
         Task::Test => test(&root),
         Task::Demo => demo::run(&root),
         Task::Fixtures => fixtures::run(&root),
+        Task::Fuzz { seconds } => fuzz::run(&root, seconds),
+        Task::Soak { minutes } => soak::run(&root, minutes),
+        Task::Compat => compat::run(&root),
     }
 }
 
