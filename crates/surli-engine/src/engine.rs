@@ -68,9 +68,10 @@ pub enum Allocation {
     /// wasmtime's pooling allocator: slots reserved once, when the engine is
     /// built, and reused by instantiations, with linear memories
     /// initialised copy-on-write from the component's memory image. The
-    /// pool's sizes bound how many instances may be alive on the engine at
-    /// once; an instantiation past them fails (see
-    /// [`is_pool_exhausted`]).
+    /// pool's sizes bound how many pooled instances may be alive on the
+    /// engine at once; an instantiation past them fails (see
+    /// [`is_pool_exhausted`]) and can be made on the engine's
+    /// [`overflow`](SurliEngine::overflow) twin instead.
     Pooling(PoolingLimits),
 }
 
@@ -152,8 +153,7 @@ impl PoolingLimits {
 /// allocator refusing because one of its pools has no free slot: the
 /// engine has as many instances (or memories, tables, stacks) alive as
 /// its [`PoolingLimits`] allow. wasmtime has no per-instantiation fallback
-/// to on-demand allocation; the caller can only wait for an instance to
-/// drop, or report the error.
+/// to on-demand allocation; [`SurliEngine::overflow`] is surli's.
 pub fn is_pool_exhausted(error: &wasmtime::Error) -> bool {
     error.downcast_ref::<PoolConcurrencyLimitError>().is_some()
 }
@@ -209,8 +209,15 @@ impl SurliEngine {
         allocation: Allocation,
     ) -> Result<Self, EngineError> {
         let (engine, allocation) = build(options.flavour, allocation)?;
+        // A pool has an on-demand twin for the instances it has no slot
+        // for; an engine without a pool needs none.
+        let overflow = match allocation {
+            Allocation::Pooling(_) => Some(on_demand(options.flavour)?),
+            Allocation::OnDemand => None,
+        };
         let target = Arc::new(EpochTarget {
             engine,
+            overflow,
             epoch: AtomicU64::new(0),
         });
         if options.flavour == Flavour::Guarded && options.epoch == EpochSource::Automatic {
@@ -247,6 +254,40 @@ impl SurliEngine {
     /// reserved.
     pub fn allocation(&self) -> Allocation {
         self.inner.allocation
+    }
+
+    /// The on-demand twin of a pooling engine: the same configuration
+    /// (so the same compiled code runs on it) without a pool, its epoch
+    /// advanced in step with this one's. An instantiation the pool has no
+    /// slot for (see [`is_pool_exhausted`]) can be made here instead, at
+    /// on-demand cost, with the component from
+    /// [`SurliEngine::overflow_component`] and a store and linker of this
+    /// engine. `None` when the engine allocates on demand already.
+    pub fn overflow(&self) -> Option<&Engine> {
+        self.inner.target.overflow.as_ref()
+    }
+
+    /// `component`, compiled by this engine, made ready for its
+    /// [`overflow`](Self::overflow) engine without compiling it again
+    /// (wasmtime's serialized form of the same code; a few milliseconds).
+    /// `None` when there is no overflow engine.
+    pub fn overflow_component(
+        &self,
+        component: &Component,
+    ) -> Result<Option<Component>, EngineError> {
+        let Some(overflow) = self.overflow() else {
+            return Ok(None);
+        };
+        let artifact = component.serialize().map_err(|e| EngineError::Compile {
+            message: format!("cannot serialize the compiled component: {e:#}"),
+        })?;
+        deserialize_own(overflow, &artifact)
+            .map(Some)
+            .map_err(|e| EngineError::Compile {
+                message: format!(
+                    "cannot load the compiled component on the overflow engine: {e:#}"
+                ),
+            })
     }
 
     /// Who advances this engine's epoch.
@@ -293,15 +334,8 @@ impl SurliEngine {
 /// Builds the wasmtime engine, falling back from a pool that cannot be
 /// reserved to on-demand allocation.
 fn build(flavour: Flavour, allocation: Allocation) -> Result<(Engine, Allocation), EngineError> {
-    let on_demand = || {
-        Engine::new(&config(flavour, InstanceAllocationStrategy::OnDemand)).map_err(|e| {
-            EngineError::Config {
-                message: format!("{e:#}"),
-            }
-        })
-    };
     let Allocation::Pooling(limits) = allocation else {
-        return Ok((on_demand()?, Allocation::OnDemand));
+        return Ok((on_demand(flavour)?, Allocation::OnDemand));
     };
     let pooling = InstanceAllocationStrategy::Pooling(limits.config());
     match Engine::new(&config(flavour, pooling)) {
@@ -313,9 +347,28 @@ fn build(flavour: Flavour, allocation: Allocation) -> Result<(Engine, Allocation
                 "cannot reserve the pooling allocator ({error:#}); allocating instances on \
                  demand instead"
             );
-            Ok((on_demand()?, Allocation::OnDemand))
+            Ok((on_demand(flavour)?, Allocation::OnDemand))
         }
     }
+}
+
+fn on_demand(flavour: Flavour) -> Result<Engine, EngineError> {
+    Engine::new(&config(flavour, InstanceAllocationStrategy::OnDemand)).map_err(|e| {
+        EngineError::Config {
+            message: format!("{e:#}"),
+        }
+    })
+}
+
+#[allow(unsafe_code)]
+fn deserialize_own(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: wasmtime requires that the bytes be an artifact it produced
+    // itself. These were produced a moment ago, in this process, by
+    // `Component::serialize` of a component this engine's twin compiled;
+    // they never left memory. The two engines share every setting but the
+    // instance allocator, which is not part of compiled code, and wasmtime
+    // checks the artifact's compatibility with the engine again.
+    unsafe { Component::deserialize(engine, artifact) }
 }
 
 fn config(flavour: Flavour, allocation: InstanceAllocationStrategy) -> Config {

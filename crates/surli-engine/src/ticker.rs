@@ -14,10 +14,13 @@ use parking_lot::Mutex;
 
 use crate::deadline::TICK;
 
-/// What the ticker advances: an engine and its shadow epoch counter (wasmtime
-/// does not expose an engine's current epoch, and deadlines need it).
+/// What the ticker advances: an engine, the on-demand twin of a pooling
+/// engine (ticked in step, so one shadow counts for both), and the shadow
+/// epoch counter (wasmtime does not expose an engine's current epoch, and
+/// deadlines need it).
 pub(crate) struct EpochTarget {
     pub(crate) engine: wasmtime::Engine,
+    pub(crate) overflow: Option<wasmtime::Engine>,
     pub(crate) epoch: AtomicU64,
 }
 
@@ -27,6 +30,9 @@ impl EpochTarget {
         // through a trap can then never see a shadow behind it.
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.engine.increment_epoch();
+        if let Some(overflow) = &self.overflow {
+            overflow.increment_epoch();
+        }
     }
 }
 

@@ -134,6 +134,9 @@ pub(crate) struct ModuleInner {
     pub(crate) engine: SurliEngine,
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) exports: PluginExports,
+    /// The component on the engine's on-demand twin, made the first time
+    /// the engine's pool has no slot for an instance of this module.
+    overflow: Mutex<Option<Overflow>>,
     pub(crate) env: Arc<ModuleEnv>,
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) idle: Mutex<Vec<Instance>>,
@@ -144,6 +147,21 @@ pub(crate) struct ModuleInner {
     pub(crate) init_failure: Mutex<Option<InitFailure>>,
     pub(crate) signatures: Vec<FunctionSignature>,
     pub(crate) isolation: Isolation,
+}
+
+/// Why an instantiation did not give an instance.
+enum Attempt {
+    /// The engine's pool has no free slot; the overflow engine may.
+    PoolExhausted(surli_engine::wasmtime::Error),
+    /// Anything else, final.
+    Failed(CallError),
+}
+
+/// What instantiates a module on its engine's overflow twin.
+#[derive(Clone)]
+struct Overflow {
+    pre: InstancePre<HostState>,
+    exports: PluginExports,
 }
 
 /// The last `init` failure, remembered so a module whose `init` keeps
@@ -253,6 +271,7 @@ impl Module {
             engine,
             pre,
             exports,
+            overflow: Mutex::new(None),
             env,
             kv,
             idle: Mutex::new(Vec::with_capacity(pool_size)),
@@ -439,49 +458,104 @@ impl Module {
 }
 
 impl ModuleInner {
-    /// A fresh instance, not yet initialised.
+    /// A fresh instance, not yet initialised: from the engine's pool, or,
+    /// when the pool has no free slot, allocated on demand on the engine's
+    /// overflow twin.
     pub(crate) async fn new_instance(&self) -> Result<Instance, CallError> {
+        let error = match self.instantiate(&self.pre, &self.exports).await {
+            Err(Attempt::PoolExhausted(error)) => error,
+            Err(Attempt::Failed(error)) => return Err(error),
+            Ok(instance) => return Ok(instance),
+        };
+        let overflow = self
+            .overflow()
+            .map_err(|message| CallError::Instantiation {
+                module: self.id.clone(),
+                message: format!(
+                    "the engine's instance pool is exhausted ({error:#}) and no instance could be \
+                 allocated on demand instead: {message}"
+                ),
+            })?;
+        tracing::debug!(module = %self.id, "instance pool exhausted; allocating on demand");
+        match self.instantiate(&overflow.pre, &overflow.exports).await {
+            Ok(instance) => {
+                self.counters.instance_overflowed();
+                Ok(instance)
+            }
+            Err(Attempt::Failed(error)) => Err(error),
+            // The overflow engine has no pool; kept for completeness.
+            Err(Attempt::PoolExhausted(error)) => Err(CallError::Instantiation {
+                module: self.id.clone(),
+                message: format!("{error:#}"),
+            }),
+        }
+    }
+
+    /// The module on the overflow engine, made once.
+    fn overflow(&self) -> Result<Overflow, String> {
+        let mut slot = self.overflow.lock();
+        if let Some(overflow) = slot.as_ref() {
+            return Ok(overflow.clone());
+        }
+        let set = self.runtime.engine_set(self.engine.flavour());
+        let linker = set
+            .overflow_linker
+            .as_ref()
+            .ok_or_else(|| "the engine has no overflow twin".to_owned())?;
+        let component = self
+            .engine
+            .overflow_component(self.pre.component())
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the engine has no overflow twin".to_owned())?;
+        let exports = PluginExports::resolve(&component).map_err(|e| e.to_string())?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| format!("{e:#}"))?;
+        let overflow = Overflow { pre, exports };
+        *slot = Some(overflow.clone());
+        Ok(overflow)
+    }
+
+    /// Instantiates `pre` in a new store of its engine, with the module's
+    /// limits, host state and deadline, and binds its exports.
+    async fn instantiate(
+        &self,
+        pre: &InstancePre<HostState>,
+        exports: &PluginExports,
+    ) -> Result<Instance, Attempt> {
+        let failed = |message: String| {
+            Attempt::Failed(CallError::Instantiation {
+                module: self.id.clone(),
+                message,
+            })
+        };
         let max_memory = self
             .limits
             .max_memory_bytes
             .map(|l| usize::try_from(l.value).unwrap_or(usize::MAX));
         let limiter = MemoryLimiter::new(MemoryLimits::with_max_memory(max_memory));
-        let state = HostState::new(Arc::clone(&self.env), limiter).map_err(|e| {
-            CallError::Instantiation {
-                module: self.id.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        let mut store = Store::new(self.engine.wasmtime(), state);
+        let state =
+            HostState::new(Arc::clone(&self.env), limiter).map_err(|e| failed(e.to_string()))?;
+        let mut store = Store::new(pre.engine(), state);
         store.limiter(|state| state.limiter_mut());
         // What one host call may take from the guest, from `init` on; each
         // call sets it again (see `GuestExports::invoke_bounded`).
         store.set_hostcall_fuel(self.runtime.options.max_result_bytes);
+        // The overflow engine's epoch moves in step with its twin's, so the
+        // twin's count arms deadlines on either.
         let deadline = Deadline::install(&mut store, &self.engine);
         let limit = self.limits.max_execution_time.map(|l| l.value);
         deadline.arm(&mut store, &self.engine, limit);
-        let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| {
-            let message = if surli_engine::is_pool_exhausted(&e) {
-                format!(
-                    "the engine's instance pool is exhausted ({e:#}): as many instances as \
-                     RuntimeOptions::allocation allows are alive across every module; give the \
-                     pool more instances or the modules smaller pools"
-                )
-            } else {
-                format!("{e:#}")
-            };
-            CallError::Instantiation {
-                module: self.id.clone(),
-                message,
+        let instance = match pre.instantiate_async(&mut store).await {
+            Ok(instance) => instance,
+            Err(e) if surli_engine::is_pool_exhausted(&e) => {
+                return Err(Attempt::PoolExhausted(e));
             }
-        })?;
-        let exports: GuestExports =
-            self.exports
-                .bind(&mut store, &instance)
-                .map_err(|e| CallError::Instantiation {
-                    module: self.id.clone(),
-                    message: e.to_string(),
-                })?;
+            Err(e) => return Err(failed(format!("{e:#}"))),
+        };
+        let exports: GuestExports = exports
+            .bind(&mut store, &instance)
+            .map_err(|e| failed(e.to_string()))?;
         self.counters.instance_created();
         Ok(Instance::new(store, exports, deadline))
     }

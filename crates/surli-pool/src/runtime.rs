@@ -65,14 +65,15 @@ pub struct RuntimeOptions {
     /// `max_memory_bytes`. Each of the runtime's two engines (guarded and
     /// fast) gets a pool of these sizes.
     ///
-    /// Instances alive at once, across every module on one engine, must
+    /// Instances alive at once, across every module on one engine, should
     /// fit the pool: at most the sum of the modules' pool sizes, plus one
-    /// briefly for each module being loaded. Past that an instantiation
-    /// fails with [`CallError::Instantiation`](crate::CallError::Instantiation)
-    /// (wasmtime cannot fall back to on-demand allocation for a single
-    /// instance). A pool the address space cannot hold falls back to
-    /// on-demand allocation when the engine is built, with a warning; see
-    /// [`Runtime::allocation`].
+    /// briefly for each module being loaded. An instance the pool has no
+    /// slot for is allocated on demand instead, on the engine's overflow
+    /// twin (counted in
+    /// [`ModuleStats::instances_overflowed`](crate::ModuleStats::instances_overflowed)),
+    /// at on-demand cost. A pool the address space cannot hold falls back
+    /// to on-demand allocation when the engine is built, with a warning;
+    /// see [`Runtime::allocation`].
     pub allocation: Allocation,
 }
 
@@ -141,10 +142,21 @@ impl std::fmt::Debug for RuntimeInner {
     }
 }
 
-/// An engine and the linker built for it.
+/// An engine and the linkers built for it and for its overflow twin.
 pub(crate) struct EngineSet {
     pub(crate) engine: SurliEngine,
     pub(crate) linker: Linker<HostState>,
+    pub(crate) overflow_linker: Option<Linker<HostState>>,
+}
+
+impl RuntimeInner {
+    /// The engine set of a flavour.
+    pub(crate) fn engine_set(&self, flavour: Flavour) -> &EngineSet {
+        match flavour {
+            Flavour::Guarded => &self.guarded,
+            Flavour::Fast => &self.fast,
+        }
+    }
 }
 
 impl Runtime {
@@ -245,11 +257,19 @@ fn engine_set(
             module: "(runtime)".to_owned(),
             error,
         })?;
-    let linker = surli_host::build_linker(engine.wasmtime()).map_err(|error| LoadError::Host {
-        module: "(runtime)".to_owned(),
-        error,
-    })?;
-    Ok(EngineSet { engine, linker })
+    let linker_for = |engine| {
+        surli_host::build_linker(engine).map_err(|error| LoadError::Host {
+            module: "(runtime)".to_owned(),
+            error,
+        })
+    };
+    let linker = linker_for(engine.wasmtime())?;
+    let overflow_linker = engine.overflow().map(linker_for).transpose()?;
+    Ok(EngineSet {
+        engine,
+        linker,
+        overflow_linker,
+    })
 }
 
 impl Runtime {

@@ -22,6 +22,7 @@ pub(crate) struct Counters {
     instances_created: AtomicU64,
     instances_discarded: AtomicU64,
     instances_retired: AtomicU64,
+    instances_overflowed: AtomicU64,
     pool_hits: AtomicU64,
     init_failures: AtomicU64,
     checked_out: AtomicU64,
@@ -69,6 +70,9 @@ pub struct ModuleStats {
     /// full pool is retired, which the pool's own bookkeeping never lets
     /// happen.
     pub instances_retired: u64,
+    /// Instances (among `instances_created`) allocated on demand, on the
+    /// engine's overflow twin, because the engine's pool had no free slot.
+    pub instances_overflowed: u64,
     /// Leases served by an idle pooled instance.
     pub pool_hits: u64,
     /// `init` runs that failed.
@@ -109,6 +113,7 @@ impl Counters {
             instances_created: get(&self.instances_created),
             instances_discarded: get(&self.instances_discarded),
             instances_retired: get(&self.instances_retired),
+            instances_overflowed: get(&self.instances_overflowed),
             pool_hits: get(&self.pool_hits),
             init_failures: get(&self.init_failures),
             checked_out: get(&self.checked_out),
@@ -152,6 +157,10 @@ impl Counters {
 
     pub(crate) fn instance_retired(&self) {
         bump(&self.instances_retired);
+    }
+
+    pub(crate) fn instance_overflowed(&self) {
+        bump(&self.instances_overflowed);
     }
 
     pub(crate) fn pool_hit(&self) {

@@ -277,7 +277,7 @@ fn the_default_runtime_pools_instances_capped_at_the_servers_memory_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tiny_pool_serves_its_slots_and_refuses_one_more_instance() {
+async fn an_exhausted_pool_allocates_on_demand_and_the_instances_serve_and_pool() {
     let limits = PoolingLimits::for_instances(2, None);
     let runtime = runtime_allocating(Allocation::Pooling(limits));
     assert!(
@@ -288,55 +288,110 @@ async fn a_tiny_pool_serves_its_slots_and_refuses_one_more_instance() {
     // Each load's probe instance takes a slot and gives it back.
     let demo = runtime.load(package("demo")).await.unwrap();
     let kinds = runtime.load(package("kinds")).await.unwrap();
+    assert_eq!(demo.stats().instances_overflowed, 0);
 
     let ctx = Arc::new(NullContext);
+    // Two leases take the pool's two slots...
     let mut first = demo.lease(ctx.clone()).await.unwrap();
-    let second = kinds.lease(ctx.clone()).await.unwrap();
-    let third = demo.lease(ctx.clone()).await;
-    match &third {
-        Err(error @ CallError::Instantiation { module, message }) => {
-            assert_eq!(module, "fixtures/demo@0.1.0");
-            assert!(message.contains("instance pool is exhausted"), "{message}");
-            assert!(message.contains("reached"), "wasmtime's words: {message}");
-            assert!(error.is_instance_fatal());
-        }
-        other => panic!("expected the pool to be exhausted, got {other:?}"),
+    let mut second = kinds.lease(ctx.clone()).await.unwrap();
+    assert_eq!(demo.stats().instances_overflowed, 0);
+    assert_eq!(kinds.stats().instances_overflowed, 0);
+    // ...and a third instance, which the pool has no slot for, is
+    // allocated on demand instead of failing.
+    let mut third = demo.lease(ctx.clone()).await.unwrap();
+    assert_eq!(demo.stats().instances_overflowed, 1);
+    for (lease, a, b) in [(&mut first, 2, 3), (&mut third, 4, 5)] {
+        assert_eq!(
+            lease.call(Some("add"), vec![int(a), int(b)]).await.unwrap(),
+            int(a + b)
+        );
     }
-    // The leases that got a slot work.
     assert_eq!(
-        first.call(Some("add"), vec![int(2), int(3)]).await.unwrap(),
-        int(5)
-    );
-    // An idle pooled instance keeps its slot, so a lease that finds one
-    // needs no new slot...
-    drop(first);
-    let mut again = demo.lease(ctx.clone()).await.unwrap();
-    assert_eq!(demo.stats().pool_hits, 1);
-    assert_eq!(
-        again.call(Some("add"), vec![int(4), int(3)]).await.unwrap(),
-        int(7)
-    );
-    drop((second, again));
-    // ...while a module whose pool is empty cannot grow past the slots
-    // that the others' idle instances hold.
-    let mut kinds_lease = kinds.lease(ctx.clone()).await.unwrap();
-    let starved = kinds.lease(ctx.clone()).await;
-    assert!(
-        matches!(starved, Err(CallError::Instantiation { .. })),
-        "{starved:?}"
-    );
-    assert_eq!(
-        kinds_lease.call(Some("unit"), vec![]).await.unwrap(),
+        second.call(Some("unit"), vec![]).await.unwrap(),
         surrealdb_types::Value::None
     );
-    drop(kinds_lease);
-    // Nothing was discarded but the probes; the refusals created nothing.
+    // An instance allocated on demand is healthy like any other: it goes
+    // back to the module's pool and serves the next lease.
+    drop((first, second, third));
+    assert_eq!(demo.idle_instances(), 2);
+    let mut leases = vec![
+        demo.lease(ctx.clone()).await.unwrap(),
+        demo.lease(ctx.clone()).await.unwrap(),
+    ];
+    for lease in &mut leases {
+        assert_eq!(
+            lease.call(Some("noop"), vec![]).await.unwrap(),
+            surrealdb_types::Value::None
+        );
+    }
+    drop(leases);
+    let stats = demo.stats();
+    assert_eq!(stats.pool_hits, 2);
+    assert_eq!(stats.instances_overflowed, 1);
+    assert_eq!(
+        stats.instances_created, 3,
+        "the probe and two leases: {stats:?}"
+    );
     for module in [&demo, &kinds] {
-        assert_eq!(module.stats().instances_discarded, 1);
-        assert_eq!(module.stats().instances_created, 2);
-        assert_eq!(module.idle_instances(), 1);
         assert_instances_add_up(module, 0);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_allocated_on_demand_still_times_out_on_the_epoch() {
+    // A manual epoch: only the test's ticks move it, so the epoch (not the
+    // wall clock, 10 s away) must be what stops the call, which it can
+    // only do if the overflow engine is ticked with the pooled one.
+    let runtime = Runtime::new(RuntimeOptions {
+        epoch: surli_engine::EpochSource::Manual,
+        allocation: Allocation::Pooling(PoolingLimits::for_instances(1, None)),
+        server: surli_config::ServerLimits {
+            max_execution_time: Some(Duration::from_secs(10)),
+            ..surli_config::ServerLimits::default()
+        },
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let hostile = crate::support::package_with("hostile", |config| {
+        config.capabilities.max_execution_time = Some(Duration::from_secs(10));
+    });
+    let module = runtime.load(hostile).await.unwrap();
+    let ctx = Arc::new(NullContext);
+    // The pool's one slot is held; the next lease's instance, `init` run,
+    // is allocated on demand.
+    let holder = module.lease(ctx.clone()).await.unwrap();
+    let mut overflowed = module.lease(ctx.clone()).await.unwrap();
+    assert_eq!(module.stats().instances_overflowed, 1);
+    let spinning = tokio::spawn(async move { overflowed.call(Some("spin"), vec![]).await });
+    let engine = runtime.guarded_engine().clone();
+    let stopped = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            for _ in 0..100 {
+                engine.tick();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if spinning.is_finished() {
+                break;
+            }
+        }
+    })
+    .await;
+    if stopped.is_err() {
+        // The guest spins without yielding, so nothing can stop it and the
+        // test's runtime could never shut down: end the process instead of
+        // hanging the test run.
+        eprintln!("ticking the epoch did not stop a call on an overflow instance");
+        std::process::abort();
+    }
+    match spinning.await.unwrap() {
+        Err(CallError::Timeout {
+            watch: surli_pool::TimeoutWatch::Epoch,
+            ..
+        }) => {}
+        other => panic!("expected an epoch timeout, got {other:?}"),
+    }
+    drop(holder);
+    assert_instances_add_up(&module, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
