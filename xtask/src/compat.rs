@@ -36,7 +36,7 @@ use surli::{CallError, Module, NullContext, Runtime, RuntimeOptions, Value};
 
 /// The original runtimes: the directory under `benches/peer/` and the
 /// column title.
-const PEERS: &[(&str, &str)] = &[("runtime-031", "0.3.1"), ("runtime-065", "0.6.5")];
+pub(crate) const PEERS: &[(&str, &str)] = &[("runtime-031", "0.3.1"), ("runtime-065", "0.6.5")];
 
 /// One call and the answer it must give, as the JSON `peer-bench` prints:
 /// `{"ok": value}`, `{"err": text, "kind": "guest"}`, or `{"kind": k}` for
@@ -324,9 +324,9 @@ fn repack(from: &Path, to: &Path) -> Result<()> {
 
 /// Builds one peer workspace in release (its own lock, its own target
 /// directory beside its manifest) and returns its binary.
-fn build_peer(root: &Path, dir: &str) -> Result<PathBuf> {
+pub(crate) fn build_peer(root: &Path, dir: &str) -> Result<PathBuf> {
     let workspace = root.join("benches").join("peer").join(dir);
-    println!("xtask: compat: building benches/peer/{dir} (release)");
+    println!("xtask: building benches/peer/{dir} (release; a cold build takes several minutes)");
     let started = Instant::now();
     let status = Command::new(crate::cargo())
         .args(["build", "--release", "--locked", "--quiet"])
@@ -340,7 +340,7 @@ fn build_peer(root: &Path, dir: &str) -> Result<PathBuf> {
         bail!("building benches/peer/{dir} failed ({status}); cargo's output above says why");
     }
     println!(
-        "xtask: compat: built benches/peer/{dir} in {:.1?}",
+        "xtask: built benches/peer/{dir} in {:.1?}",
         started.elapsed()
     );
     Ok(workspace

@@ -16,10 +16,14 @@
 //!   fails if the process's memory keeps growing after the first minute.
 //! - `cargo xtask compat`: the fixture packages through surli and through
 //!   the original runtimes of `benches/peer/`, whose answers must agree.
+//! - `cargo xtask bench [--quick]`: surli, the original runtimes and the
+//!   wasmtime floor measured side by side; one table, a JSON report and
+//!   (full runs) docs/PERFORMANCE.md with its chart.
 
 // xtask is a program that talks to a developer: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod compat;
 mod demo;
 mod fixtures;
@@ -67,6 +71,14 @@ enum Task {
     /// Build the original runtimes under benches/peer/ (release) and check
     /// that they and surli give the same answers on the fixture packages.
     Compat,
+    /// Measure surli, the original runtimes and the wasmtime floor on the
+    /// demo package, print one table, write target/bench/report.json and
+    /// (not with --quick) refresh docs/PERFORMANCE.md and its chart.
+    Bench {
+        /// Short windows and fewer modules: a quick look, not a record.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -79,6 +91,7 @@ fn main() -> Result<()> {
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
         Task::Soak { minutes } => soak::run(&root, minutes),
         Task::Compat => compat::run(&root),
+        Task::Bench { quick } => bench::run(&root, quick),
     }
 }
 

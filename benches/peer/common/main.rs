@@ -18,6 +18,9 @@
 //! declares (as surli reads them), or taken as they come (int, float,
 //! string, bool, array, object) where the manifest says nothing.
 
+#[path = "../../common/measure.rs"]
+mod measure;
+
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,8 @@ use surrealism_runtime::host::InvocationContext;
 use surrealism_runtime::kv::{BTreeMapStore, KVStore};
 use surrealism_runtime::package::SurrealismPackage;
 use surrealism_runtime::runtime::Runtime;
+
+use crate::measure::{callers, quantiles, rss_bytes};
 
 const RUNTIME_VERSION: &str = env!("PEER_RUNTIME_VERSION");
 const WASMTIME_VERSION: &str = env!("PEER_WASMTIME_VERSION");
@@ -482,36 +487,20 @@ async fn measure(options: &Options) -> Result<Json> {
 
     // The warm-up fills the pool to the concurrency and warms the caches;
     // only the measured window is counted.
-    callers(
-        &runtime,
-        &function,
-        &args,
-        options.concurrency,
-        options.warmup,
-    )
-    .await?;
-    let started = Instant::now();
-    let (mut latencies, errors) = callers(
-        &runtime,
-        &function,
-        &args,
-        options.concurrency,
-        options.seconds,
-    )
-    .await?;
-    let elapsed = started.elapsed();
-    if latencies.is_empty() {
-        bail!("no call finished within {} s", options.seconds);
-    }
-    latencies.sort_unstable();
-
-    let us = |nanos: u64| nanos as f64 / 1000.0;
-    let quantile = |q: f64| {
-        let rank = ((q * latencies.len() as f64).ceil() as usize).max(1);
-        us(latencies[rank.min(latencies.len()) - 1])
+    let calling = {
+        let (runtime, function, args) = (Arc::clone(&runtime), function.clone(), Arc::clone(&args));
+        move || {
+            let (runtime, function, args) =
+                (Arc::clone(&runtime), function.clone(), Arc::clone(&args));
+            async move { call(&runtime, &function, &args).await.is_ok() }
+        }
     };
-    let total: u128 = latencies.iter().map(|&n| u128::from(n)).sum();
-    let mean = total as f64 / latencies.len() as f64 / 1000.0;
+    callers(options.concurrency, options.warmup, calling.clone()).await?;
+    let started = Instant::now();
+    let (latencies, errors) = callers(options.concurrency, options.seconds, calling).await?;
+    let elapsed = started.elapsed();
+    let calls = latencies.len();
+    let call_us = quantiles(latencies)?;
     Ok(json!({
         "runtime": format!("surrealism-runtime {RUNTIME_VERSION}"),
         "wasmtime": WASMTIME_VERSION,
@@ -522,63 +511,14 @@ async fn measure(options: &Options) -> Result<Json> {
         "pool_size": options.pool,
         "load_ms": load_time.as_secs_f64() * 1000.0,
         "first_call_us": first_call.as_secs_f64() * 1e6,
-        "call_us": {
-            "min": us(latencies[0]),
-            "p50": quantile(0.50),
-            "p90": quantile(0.90),
-            "p99": quantile(0.99),
-            "max": us(latencies[latencies.len() - 1]),
-            "mean": mean,
-        },
-        "calls_per_second": latencies.len() as f64 / elapsed.as_secs_f64(),
-        "calls": latencies.len(),
+        "call_us": call_us,
+        "calls_per_second": calls as f64 / elapsed.as_secs_f64(),
+        "calls": calls,
         "errors": errors,
         "seconds": elapsed.as_secs_f64(),
         "rss_bytes_after_load": rss_after_load,
         "rss_bytes_after_calls": rss_bytes(),
     }))
-}
-
-/// `concurrency` tasks each calling in a loop for `seconds`; every call's
-/// latency in nanoseconds, and how many failed.
-async fn callers(
-    runtime: &Arc<Runtime>,
-    function: &Option<String>,
-    args: &Arc<Vec<Value>>,
-    concurrency: usize,
-    seconds: f64,
-) -> Result<(Vec<u64>, u64)> {
-    let window = Duration::from_secs_f64(seconds);
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let runtime = Arc::clone(runtime);
-            let function = function.clone();
-            let args = Arc::clone(args);
-            tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(1 << 16);
-                let mut errors = 0u64;
-                let deadline = Instant::now() + window;
-                while Instant::now() < deadline {
-                    let started = Instant::now();
-                    let outcome = call(&runtime, &function, &args).await;
-                    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    latencies.push(nanos.max(1));
-                    if outcome.is_err() {
-                        errors += 1;
-                    }
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (latencies, task_errors) = task.await.context("a caller stopped")?;
-        all.extend(latencies);
-        errors += task_errors;
-    }
-    Ok((all, errors))
 }
 
 /// The memory of N copies of one module: each copy is a separate load (the
@@ -615,20 +555,4 @@ async fn rss_of_copies(options: &Options) -> Result<Json> {
         "bytes_per_loaded_copy": (after_load.saturating_sub(before)) as f64 / copies,
         "bytes_per_instance": (after_instances.saturating_sub(after_load)) as f64 / copies,
     }))
-}
-
-/// The resident set of this process, from /proc (0 where there is none).
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kib| kib * 1024)
 }

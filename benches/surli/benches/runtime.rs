@@ -5,12 +5,16 @@
 //!   disk cache in a new runtime, from the runtime's memory cache;
 //! - `first_call`: a module's first call, which creates and initialises an
 //!   instance;
-//! - `call/<fn>`: a pooled call with `Value` arguments (lease, encode,
+//! - `<fn>/call`: a pooled call with `Value` arguments (lease, encode,
 //!   invoke, decode, return);
-//! - `call_encoded/<fn>`: the same with pre-encoded arguments and the
+//! - `<fn>/call_encoded`: the same with pre-encoded arguments and the
 //!   encoded answer;
-//! - `floor/<fn>`: a raw typed `invoke` on an instance made once (see
-//!   `surli_benches::Floor`).
+//! - `<fn>/fresh_instance`: a call under `Isolation::FreshPerCall`: a new
+//!   pooled instance, `init`, the call and the teardown;
+//! - `<fn>/floor`: a raw typed `invoke` with pre-encoded arguments on an
+//!   instance made once (see `surli_benches::Floor`), and
+//!   `<fn>/floor_values`: the same with the arguments encoded and the
+//!   answer decoded on every call.
 //!
 //! `cargo bench -p surli-benches` runs them; `cargo xtask bench` runs them
 //! beside the original runtimes and writes the report.
@@ -20,8 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use surli::pool::{Isolation, ModuleOptions};
 use surli::{NullContext, Package, ReadOptions, Runtime, RuntimeOptions, SurrealValue, Value};
-use surli_benches::{Floor, encode_static, fixture};
+use surli_benches::{Floor, encode, fixture};
 
 /// The demo functions measured, with their arguments.
 fn cases() -> Vec<(&'static str, Vec<Value>)> {
@@ -139,8 +144,18 @@ fn calls(c: &mut Criterion) {
     let mut floor = rt.block_on(Floor::new(&demo.package())).unwrap();
     let ctx: Arc<dyn surli::InvocationContext> = Arc::new(NullContext);
 
+    let fresh = rt
+        .block_on(runtime.load_with(
+            demo.package(),
+            ModuleOptions {
+                isolation: Isolation::FreshPerCall,
+                ..ModuleOptions::default()
+            },
+        ))
+        .unwrap();
+
     for (name, args) in cases() {
-        let encoded = encode_static(&args).unwrap();
+        let encoded = encode(&args).unwrap();
         let mut group = c.benchmark_group(name);
         group.bench_function("call", |b| {
             b.to_async(&rt).iter(|| {
@@ -150,7 +165,7 @@ fn calls(c: &mut Criterion) {
         });
         group.bench_function("call_encoded", |b| {
             b.to_async(&rt).iter(|| {
-                let (module, ctx) = (module.clone(), ctx.clone());
+                let (module, ctx, encoded) = (module.clone(), ctx.clone(), &encoded);
                 async move {
                     module
                         .call_encoded(ctx, Some(name), encoded, None)
@@ -159,8 +174,21 @@ fn calls(c: &mut Criterion) {
                 }
             });
         });
+        group.bench_function("fresh_instance", |b| {
+            b.to_async(&rt).iter(|| {
+                let (fresh, ctx, args) = (fresh.clone(), ctx.clone(), args.clone());
+                async move { fresh.call(ctx, Some(name), args).await.unwrap() }
+            });
+        });
         group.bench_function("floor", |b| {
-            b.iter(|| rt.block_on(floor.call(Some(name), encoded)).unwrap());
+            b.iter(|| rt.block_on(floor.call(Some(name), &encoded)).unwrap());
+        });
+        group.bench_function("floor_values", |b| {
+            b.iter(|| {
+                let bytes = encode(&args).unwrap();
+                let answer = rt.block_on(floor.call(Some(name), &bytes)).unwrap();
+                surli::host::codec::decode_value(&answer).unwrap()
+            });
         });
         group.finish();
     }

@@ -41,9 +41,9 @@ pub fn package(name: &str) -> anyhow::Result<Package> {
 }
 
 /// `invoke`, with borrowed parameters so a call copies nothing on the host
-/// side; `'static` because the typed function is kept, so benchmarks leak
-/// their few argument buffers once.
-type Invoke = TypedFunc<(Option<&'static str>, &'static [u8]), (Result<Vec<u8>, String>,)>;
+/// side, typed once with `'static` borrows (see [`Floor::call`]).
+type Invoke = InvokeFor<'static>;
+type InvokeFor<'a> = TypedFunc<(Option<&'a str>, &'a [u8]), (Result<Vec<u8>, String>,)>;
 
 /// One instance of a package's component and its `invoke`, typed once.
 pub struct Floor {
@@ -94,13 +94,11 @@ impl Floor {
 
     /// Calls `invoke` with arguments already encoded; returns the encoded
     /// answer.
-    pub async fn call(
-        &mut self,
-        name: Option<&'static str>,
-        args: &'static [u8],
-    ) -> anyhow::Result<Vec<u8>> {
-        let (answer,) = self
-            .invoke
+    pub async fn call(&mut self, name: Option<&str>, args: &[u8]) -> anyhow::Result<Vec<u8>> {
+        // `TypedFunc` is covariant in its parameters: the `'static` borrows
+        // it was typed with shorten to these.
+        let invoke: InvokeFor<'_> = self.invoke;
+        let (answer,) = invoke
             .call_async(&mut self.store, (name, args))
             .await
             .map_err(wasm_error)?;
@@ -112,9 +110,8 @@ fn wasm_error(error: surli_engine::wasmtime::Error) -> anyhow::Error {
     anyhow::anyhow!("{error:#}")
 }
 
-/// Encodes call arguments once and leaks them, for [`Floor::call`] and
-/// `call_encoded`, which take them pre-encoded.
-pub fn encode_static(args: &[surli::Value]) -> anyhow::Result<&'static [u8]> {
-    let bytes = surli_host::codec::encode_args(args)?;
-    Ok(Box::leak(bytes.into_boxed_slice()))
+/// Encodes call arguments once, for [`Floor::call`] and `call_encoded`,
+/// which take them pre-encoded.
+pub fn encode(args: &[surli::Value]) -> anyhow::Result<Vec<u8>> {
+    Ok(surli_host::codec::encode_args(args)?)
 }

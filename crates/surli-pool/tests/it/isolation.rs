@@ -87,6 +87,41 @@ async fn fresh_per_call_runs_every_call_in_a_new_initialised_instance() {
     assert_instances_add_up(&module, 0);
 }
 
+/// hostcalls' `swap_static(value)`: what the previous call left in the
+/// instance's static state.
+async fn swap_static(module: &Module, value: i64) -> surrealdb_types::Value {
+    module
+        .call(Arc::new(NullContext), Some("swap_static"), vec![int(value)])
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reused_instances_show_a_callers_static_state_to_the_next_and_fresh_ones_never_do() {
+    // Under Reuse, what one call leaves in a static is there for the next
+    // caller: the original's behaviour, and why FreshPerCall exists.
+    let shared = load_with("hostcalls", Isolation::Reuse).await;
+    assert_eq!(swap_static(&shared, 7).await, int(0));
+    assert_eq!(swap_static(&shared, 8).await, int(7));
+
+    // Under FreshPerCall no call ever sees another's value, sequential or
+    // concurrent.
+    let fresh = load_with("hostcalls", Isolation::FreshPerCall).await;
+    for value in 1..=5 {
+        assert_eq!(swap_static(&fresh, value).await, int(0));
+    }
+    let calls: Vec<_> = (10..18)
+        .map(|value| {
+            let fresh = fresh.clone();
+            tokio::spawn(async move { swap_static(&fresh, value).await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), int(0));
+    }
+    assert_instances_add_up(&fresh, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_per_call_gives_each_call_of_a_lease_its_own_instance() {
     let module = load_with("demo", Isolation::FreshPerCall).await;

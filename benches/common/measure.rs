@@ -1,0 +1,99 @@
+//! The measuring loop, the quantiles and the RSS reading that `surli-probe`
+//! (`benches/surli`) and `peer-bench` (`benches/peer`) share, so that their
+//! figures come from the same code. Both include this file as a module
+//! (`#[path]`): the peers live in Cargo workspaces of their own and cannot
+//! depend on a crate of ours without pulling its workspace in.
+//!
+//! Needs `anyhow`, `serde_json` and `tokio` (`rt`, `time`) from the crate
+//! that includes it.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value as Json, json};
+
+/// `concurrency` tasks each running `call` in a loop for `seconds`: every
+/// call's latency in nanoseconds, and how many calls failed (`call`
+/// answers whether the call succeeded).
+pub(crate) async fn callers<C, F>(
+    concurrency: usize,
+    seconds: f64,
+    call: C,
+) -> anyhow::Result<(Vec<u64>, u64)>
+where
+    C: Fn() -> F + Clone + Send + 'static,
+    F: Future<Output = bool> + Send,
+{
+    let window = Duration::from_secs_f64(seconds);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(1 << 16);
+                let mut errors = 0u64;
+                let deadline = Instant::now() + window;
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    let ok = call().await;
+                    latencies.push(nanos(started.elapsed()));
+                    errors += u64::from(!ok);
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (latencies, task_errors) = task
+            .await
+            .map_err(|e| anyhow::anyhow!("a caller stopped: {e}"))?;
+        all.extend(latencies);
+        errors += task_errors;
+    }
+    Ok((all, errors))
+}
+
+/// A duration in whole nanoseconds, at least 1.
+pub(crate) fn nanos(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX).max(1)
+}
+
+/// Latency quantiles in microseconds: min, p50, p90, p99, max, mean.
+pub(crate) fn quantiles(mut latencies: Vec<u64>) -> anyhow::Result<Json> {
+    if latencies.is_empty() {
+        anyhow::bail!("no call finished in the measured window");
+    }
+    latencies.sort_unstable();
+    let us = |nanos: u64| nanos as f64 / 1000.0;
+    let quantile = |q: f64| {
+        let rank = ((q * latencies.len() as f64).ceil() as usize).max(1);
+        us(latencies[rank.min(latencies.len()) - 1])
+    };
+    let total: u128 = latencies.iter().map(|&n| u128::from(n)).sum();
+    Ok(json!({
+        "min": us(latencies[0]),
+        "p50": quantile(0.50),
+        "p90": quantile(0.90),
+        "p99": quantile(0.99),
+        "max": us(latencies[latencies.len() - 1]),
+        "mean": total as f64 / latencies.len() as f64 / 1000.0,
+    }))
+}
+
+/// The resident set of this process in bytes, from `/proc/self/status`
+/// (Linux; 0 where there is no such file).
+pub(crate) fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
