@@ -187,26 +187,24 @@ fn build_probe(root: &Path) -> Result<Runner> {
 /// Every measurement, as the binaries reported it.
 fn measure(probe: &Runner, peers: &[Runner], demo: &Path, budget: &Budget) -> Result<Json> {
     let package = demo.display().to_string();
-    let window = |concurrency: usize| {
-        vec![
+    // The words of one measured call; the floor runs on one instance and
+    // takes no `--concurrency`.
+    let call = |function: &str, args: &str, concurrency: Option<usize>| {
+        let mut words = vec![
             "--package".to_owned(),
             package.clone(),
             "--seconds".to_owned(),
             budget.seconds.to_string(),
             "--warmup".to_owned(),
             budget.warmup.to_string(),
-            "--concurrency".to_owned(),
-            concurrency.to_string(),
-        ]
-    };
-    let call = |function: &str, args: &str, concurrency: usize| {
-        let mut words = window(concurrency);
-        words.extend([
             "--function".to_owned(),
             function.to_owned(),
             "--args".to_owned(),
             args.to_owned(),
-        ]);
+        ];
+        if let Some(concurrency) = concurrency {
+            words.extend(["--concurrency".to_owned(), concurrency.to_string()]);
+        }
         words
     };
     let step = |what: &str| println!("xtask: bench: {what}");
@@ -217,28 +215,21 @@ fn measure(probe: &Runner, peers: &[Runner], demo: &Path, budget: &Budget) -> Re
         for mode in ["values", "encoded", "fresh"] {
             step(&format!("surli {function}({args}), {mode}"));
             let mut words = vec!["measure".to_owned()];
-            words.extend(call(function, args, 1));
+            words.extend(call(function, args, Some(1)));
             words.extend(["--mode".to_owned(), mode.to_owned()]);
             entry.insert(format!("surli_{mode}"), probe.run(&words)?);
         }
         for mode in ["values", "encoded"] {
             step(&format!("floor {function}({args}), {mode}"));
             let mut words = vec!["floor".to_owned()];
-            // The floor has no --concurrency: drop it from the window.
-            let mut args_words = call(function, args, 1);
-            let at = args_words
-                .iter()
-                .position(|w| w == "--concurrency")
-                .unwrap_or(args_words.len());
-            args_words.drain(at..(at + 2).min(args_words.len()));
-            words.extend(args_words);
+            words.extend(call(function, args, None));
             words.extend(["--mode".to_owned(), mode.to_owned()]);
             entry.insert(format!("floor_{mode}"), probe.run(&words)?);
         }
         for (peer, (_, version)) in peers.iter().zip(PEERS) {
             step(&format!("{} {function}({args})", peer.title));
             let mut words = vec!["measure".to_owned()];
-            words.extend(call(function, args, 1));
+            words.extend(call(function, args, Some(1)));
             entry.insert(peer_key(version), peer.run(&words)?);
         }
         calls.insert((*function).to_owned(), Json::Object(entry));
@@ -249,12 +240,12 @@ fn measure(probe: &Runner, peers: &[Runner], demo: &Path, budget: &Budget) -> Re
         let mut entry = serde_json::Map::new();
         step(&format!("surli add, {concurrency} callers"));
         let mut words = vec!["measure".to_owned()];
-        words.extend(call("add", "[40, 2]", concurrency));
+        words.extend(call("add", "[40, 2]", Some(concurrency)));
         entry.insert("surli".to_owned(), probe.run(&words)?);
         for (peer, (_, version)) in peers.iter().zip(PEERS) {
             step(&format!("{} add, {concurrency} callers", peer.title));
             let mut words = vec!["measure".to_owned()];
-            words.extend(call("add", "[40, 2]", concurrency));
+            words.extend(call("add", "[40, 2]", Some(concurrency)));
             entry.insert(peer_key(version), peer.run(&words)?);
         }
         throughput.insert(concurrency.to_string(), Json::Object(entry));
@@ -519,7 +510,13 @@ fn figure(value: Option<f64>, unit: &str) -> String {
 }
 
 fn times(value: Option<f64>) -> String {
-    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}×"))
+    match value {
+        None => "–".to_owned(),
+        // Small ratios (a load from the cache against a compile) keep
+        // their first significant digits.
+        Some(v) if v < 0.1 => format!("{v:.4}×"),
+        Some(v) => format!("{v:.2}×"),
+    }
 }
 
 /// The table as Markdown, which also reads well on a terminal.
