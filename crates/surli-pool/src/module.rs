@@ -656,7 +656,10 @@ impl ModuleInner {
             self.counters.instance_retired();
             return;
         }
-        instance.mark_idle();
+        // Only an idle-time bound reads the stamp: no clock read otherwise.
+        if self.isolation.max_idle().is_some() {
+            instance.mark_idle();
+        }
         let overflow = {
             let mut idle = self.idle.lock();
             if idle.len() < self.limits.pool_size.value.get() {
