@@ -702,7 +702,7 @@ fn refresh_doc(path: &Path, document: &Json, table: &str) -> Result<()> {
         "\n![p50 latency of pooled calls](performance.svg)\n\n{END}"
     );
     let refreshed = format!(
-        "{}{}{}",
+        "{}{}\n{}",
         &text[..start],
         generated,
         &text[end + END.len()..].trim_start_matches('\n')
