@@ -75,6 +75,7 @@ const WORKSPACES: &[Workspace] = &[
             guest("sdk065", "guests/sdk065"),
             guest("badinit", "guests/badinit"),
             guest("initloop", "guests/initloop"),
+            guest("library", "guests/library"),
             Guest {
                 name: "no-invoke",
                 dir: "raw/no-invoke",

@@ -92,6 +92,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod budget;
 mod dump;
 mod error;
 mod limits;
@@ -99,6 +100,7 @@ mod memory;
 mod range;
 mod store;
 
+pub use budget::ReadBudget;
 pub use dump::{KvDump, KvDumpError};
 pub use error::KvError;
 pub use limits::{KvLimits, MAX_KV_KEY_BYTES};

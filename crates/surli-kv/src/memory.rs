@@ -4,7 +4,7 @@ use std::fmt;
 use async_trait::async_trait;
 use parking_lot::RwLock;
 
-use crate::{KeyRange, KvError, KvLimits, KvStore, KvValue};
+use crate::{KeyRange, KvError, KvLimits, KvStore, KvValue, ReadBudget};
 
 /// A [`KvStore`] held in process memory: a `BTreeMap<String, KvValue>`
 /// behind a [`parking_lot::RwLock`].
@@ -232,63 +232,8 @@ impl KvStore for MemoryKvStore {
     }
 }
 
-/// Tracks how many bytes one read has gathered, so it can be refused as
-/// soon as it passes the limit rather than after copying the whole range.
-#[derive(Debug)]
-struct ReadBudget {
-    limit: Option<u64>,
-    used: u64,
-}
-
-impl ReadBudget {
-    fn new(limit: Option<u64>) -> Self {
-        Self { limit, used: 0 }
-    }
-
-    fn charge(&mut self, bytes: usize) -> Result<(), KvError> {
-        let Some(limit) = self.limit else {
-            return Ok(());
-        };
-        self.used = self.used.saturating_add(to_u64(bytes));
-        if self.used > limit {
-            return Err(KvError::ReadTooLarge { limit });
-        }
-        Ok(())
-    }
-}
-
 // `usize` is at most 64 bits on every target Rust supports, so this never
 // saturates; it only avoids a bare `as` cast.
 fn to_u64(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_budget_allows_exactly_the_limit() {
-        let mut budget = ReadBudget::new(Some(10));
-        assert!(budget.charge(4).is_ok());
-        assert!(budget.charge(6).is_ok());
-        assert!(matches!(
-            budget.charge(1),
-            Err(KvError::ReadTooLarge { limit: 10 })
-        ));
-    }
-
-    #[test]
-    fn read_budget_without_limit_never_refuses() {
-        let mut budget = ReadBudget::new(None);
-        assert!(budget.charge(usize::MAX).is_ok());
-        assert!(budget.charge(usize::MAX).is_ok());
-    }
-
-    #[test]
-    fn read_budget_saturates_instead_of_overflowing() {
-        let mut budget = ReadBudget::new(Some(u64::MAX));
-        assert!(budget.charge(usize::MAX).is_ok());
-        assert!(budget.charge(usize::MAX).is_ok());
-    }
 }

@@ -200,13 +200,9 @@ impl Module {
         let limits = merged.limits;
 
         let net = resolve_net(&runtime, &config, &id).await?;
-        let kv = options.kv.unwrap_or_else(|| {
-            Arc::new(MemoryKvStore::new(KvLimits {
-                max_entries: limits.max_kv_entries.map(|l| l.value),
-                max_value_bytes: limits.max_kv_value_bytes.map(|l| l.value),
-                ..KvLimits::default()
-            }))
-        });
+        let kv = options
+            .kv
+            .unwrap_or_else(|| Arc::new(MemoryKvStore::new(kv_limits(&limits))));
 
         let set = if limits.strict_timeout {
             &runtime.guarded
@@ -707,4 +703,13 @@ async fn resolve_net(
     NetAllowList::resolve(&entries, runtime.options.resolver.as_ref())
         .await
         .map_err(net_error)
+}
+
+/// The KV limits of a module with effective limits `limits`.
+pub(crate) fn kv_limits(limits: &surli_config::EffectiveLimits) -> KvLimits {
+    KvLimits {
+        max_entries: limits.max_kv_entries.map(|l| l.value),
+        max_value_bytes: limits.max_kv_value_bytes.map(|l| l.value),
+        ..KvLimits::default()
+    }
 }

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use surli_config::ServerLimits;
+use surli_config::{EffectiveLimits, ModuleConfig, ServerLimits};
 use surli_engine::wasmtime::component::Linker;
 use surli_engine::{
     Allocation, ArtifactCache, CacheStats, EngineOptions, EpochSource, Flavour, PoolingLimits,
     SurliEngine,
 };
 use surli_host::{HostState, MemoryLimits, StdioLimits};
+use surli_kv::KvLimits;
 use surli_net::{Resolver, SystemResolver};
 use surli_package::Package;
 
@@ -223,6 +224,17 @@ impl Runtime {
     /// The guarded engine, e.g. to advance a manual epoch in tests.
     pub fn guarded_engine(&self) -> &SurliEngine {
         &self.inner.guarded.engine
+    }
+
+    /// The KV limits a module loaded from a package with `config` gets:
+    /// the server's limits merged with what the module asks for. The
+    /// in-memory store a load makes by default enforces these; pass them to
+    /// a store of your own (a durable one) given in
+    /// [`ModuleOptions::kv`].
+    pub fn kv_limits(&self, config: &ModuleConfig) -> KvLimits {
+        crate::module::kv_limits(
+            &EffectiveLimits::merge(&self.inner.options.server, &config.capabilities).limits,
+        )
     }
 
     /// Loads a package: checks its ABI, merges its limits with the server's,

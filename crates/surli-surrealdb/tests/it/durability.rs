@@ -1,0 +1,102 @@
+//! A module's KV store in a file-backed database outlives everything that
+//! wrote it: the store, the module, the runtime and the database handle.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use surli::kv::KeyRange;
+use surli::{ModuleOptions, SurrealValue};
+use surli_surrealdb::surrealdb::Surreal;
+use surli_surrealdb::surrealdb::engine::any::Any;
+use surli_surrealdb::{SurrealError, SurrealKvStore, connect};
+
+use crate::support::{DB, NS, call, context, package, runtime};
+
+/// Opens the file database in `dir`. The engine of a dropped handle shuts
+/// down in the background and holds the directory's lock until it has, so
+/// a reopen right after a drop is retried for a while.
+async fn open(dir: &Path) -> Surreal<Any> {
+    let address = format!("surrealkv://{}", dir.display());
+    let started = Instant::now();
+    loop {
+        match connect(&address, NS, DB).await {
+            Ok(db) => return db,
+            Err(SurrealError::Connect { .. }) if started.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(other) => panic!("cannot reopen {address}: {other}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modules_kv_survives_a_restart_of_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    // First life: the demo's counter goes to 5, through the guest.
+    {
+        let db = open(&data).await;
+        let runtime = runtime();
+        let package = package("demo");
+        let limits = runtime.kv_limits(package.config());
+        let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
+        let demo = runtime
+            .load_with(
+                package,
+                ModuleOptions {
+                    kv: Some(std::sync::Arc::new(store)),
+                    ..ModuleOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+        let ctx = context(&db);
+        assert_eq!(
+            call(&demo, &ctx, "counter::bump", vec![2i64.into_value()])
+                .await
+                .unwrap(),
+            2i64.into_value()
+        );
+        assert_eq!(
+            call(&demo, &ctx, "counter::bump", vec![3i64.into_value()])
+                .await
+                .unwrap(),
+            5i64.into_value()
+        );
+    }
+
+    // Second life: a new database handle, runtime and module.
+    let db = open(&data).await;
+    let runtime = runtime();
+    let package = package("demo");
+    let limits = runtime.kv_limits(package.config());
+    let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
+    assert_eq!(
+        surli::kv::KvStore::keys(&store, KeyRange::all())
+            .await
+            .unwrap(),
+        vec!["counter".to_owned()]
+    );
+    let demo = runtime
+        .load_with(
+            package,
+            ModuleOptions {
+                kv: Some(std::sync::Arc::new(store)),
+                ..ModuleOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        call(
+            &demo,
+            &context(&db),
+            "counter::bump",
+            vec![1i64.into_value()]
+        )
+        .await
+        .unwrap(),
+        6i64.into_value()
+    );
+}
