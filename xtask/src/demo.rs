@@ -4,7 +4,9 @@
 //! `surrealism` SDK, packs it the way `surreal module build` does, loads it
 //! and calls each of its functions through surli, printing results and
 //! latencies; then does the same with `testdata/`'s package, written by the
-//! original runtime, to show what the original writes runs here unchanged.
+//! original runtime, to show what the original writes runs here unchanged;
+//! and last runs the `library` guest against an in-memory SurrealDB, whose
+//! `sql` and `run` calls create, query and transform real records.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,10 +16,12 @@ use anyhow::{Context, Result, bail};
 use surli::config::{EffectiveLimits, ServerLimits};
 use surli::package::{Package, PackageWriter, ReadOptions};
 use surli::types::ToSql;
-use surli::{Module, NullContext, Runtime, RuntimeOptions, SurrealValue, Value};
+use surli::{InvocationContext, Module, NullContext, Runtime, RuntimeOptions, SurrealValue, Value};
+use surli_surrealdb::SurrealContext;
 
 pub(crate) fn run(root: &Path) -> Result<()> {
-    let demo = crate::fixtures::build_demo(root)?;
+    let demo = crate::fixtures::build_one(root, "demo")?;
+    let library = crate::fixtures::build_one(root, "library")?;
     let baseline = root.join("testdata").join("original-0.3.1-baseline.surli");
     let executor = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -53,7 +57,50 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             (Some("kv_roundtrip"), vec![text("answer"), int(42)]),
         ],
     ))?;
+
+    println!();
+    show(&library)?;
+    executor.block_on(async {
+        let started = Instant::now();
+        let db = surli_surrealdb::connect("mem://", "demo", "demo").await?;
+        db.query(
+            "DEFINE FUNCTION fn::blurb($title: string) { \
+                 RETURN 'A book called ' + $title + ', on shelf ' + string::slice($title, 0, 1) \
+             };",
+        )
+        .await?
+        .check()?;
+        println!(
+            "database    mem:// opened, fn::blurb defined in {}",
+            ms(started.elapsed())
+        );
+        let ctx: Arc<dyn InvocationContext> = Arc::new(SurrealContext::new(db));
+        calls_with(
+            &runtime,
+            &library,
+            ctx,
+            &[
+                (
+                    Some("shelve"),
+                    vec![texts(&["Dune", "Emma", "Dracula", "Middlemarch"])],
+                ),
+                (Some("shelf"), vec![text("D")]),
+                (Some("count"), vec![]),
+                (Some("shout"), vec![text("whisper")]),
+                (Some("blurb"), vec![text("Emma")]),
+            ],
+        )
+        .await
+    })?;
     Ok(())
+}
+
+fn texts(items: &[&str]) -> Value {
+    items
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<_>>()
+        .into_value()
 }
 
 fn int(n: i64) -> Value {
@@ -68,6 +115,16 @@ fn text(s: &str) -> Value {
 /// it took; the first call also pays for creating and initialising the
 /// instance, the later ones reuse it from the pool.
 async fn calls(runtime: &Runtime, path: &Path, calls: &[(Option<&str>, Vec<Value>)]) -> Result<()> {
+    calls_with(runtime, path, Arc::new(NullContext), calls).await
+}
+
+/// [`calls`] with `sql` and `run` answered by `ctx`.
+async fn calls_with(
+    runtime: &Runtime,
+    path: &Path,
+    ctx: Arc<dyn InvocationContext>,
+    calls: &[(Option<&str>, Vec<Value>)],
+) -> Result<()> {
     let package = Package::read_file(path, &ReadOptions::default())?;
     let started = Instant::now();
     let module: Module = runtime.load(package).await?;
@@ -75,7 +132,6 @@ async fn calls(runtime: &Runtime, path: &Path, calls: &[(Option<&str>, Vec<Value
         "loaded      in {} (compiled, probed once)",
         ms(started.elapsed())
     );
-    let ctx = Arc::new(NullContext);
     for (function, args) in calls {
         let shown_args: Vec<String> = args.iter().map(ToSql::to_sql).collect();
         let name = function.unwrap_or("<default>");

@@ -145,27 +145,27 @@ fn target_dir(root: &Path, workspace: &Workspace) -> PathBuf {
         .join(workspace.dir)
 }
 
-/// Builds and packs the demo guest alone, for `cargo xtask demo`; returns
-/// the package's path.
-pub(crate) fn build_demo(root: &Path) -> Result<PathBuf> {
+/// Builds and packs one guest of the main fixture workspace (the demo, the
+/// library) for `cargo xtask demo`; returns the package's path.
+pub(crate) fn build_one(root: &Path, name: &str) -> Result<PathBuf> {
     toolchain::ensure_wasm_target(root)?;
     let fixtures = root.join("fixtures");
     let out_dir = root.join("target").join("fixtures");
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let workspace = &WORKSPACES[0];
-    let demo = workspace
+    let guest = workspace
         .guests
         .iter()
-        .find(|g| g.name == "demo")
-        .context("the demo guest is missing from the fixture list")?;
-    build(root, &fixtures, workspace, Some(demo))?;
+        .find(|g| g.name == name)
+        .with_context(|| format!("the guest `{name}` is missing from the fixture list"))?;
+    build(root, &fixtures, workspace, Some(guest))?;
     let wasm = target_dir(root, workspace)
         .join(TARGET)
         .join("release")
-        .join("demo.wasm");
-    pack(&fixtures.join(demo.dir), demo, &wasm, &out_dir)?;
-    Ok(out_dir.join("demo.surli"))
+        .join(format!("{name}.wasm"));
+    pack(&fixtures.join(guest.dir), guest, &wasm, &out_dir)?;
+    Ok(out_dir.join(format!("{name}.surli")))
 }
 
 /// Builds one guest workspace (or one guest of it) in release, passing

@@ -9,9 +9,12 @@ use anyhow::{Context as _, bail};
 use surli::host::codec;
 use surli::kv::KvDump;
 use surli::{
-    ArtifactCache, CallInfo, ContextError, FunctionSignature, InvocationContext, Module, Object,
-    Runtime, RuntimeOptions, Value, async_trait,
+    ArtifactCache, CallInfo, ContextError, FunctionSignature, InvocationContext, KvStore, Module,
+    ModuleOptions, Object, Runtime, RuntimeOptions, Value, async_trait,
 };
+use surli_surrealdb::surrealdb::Surreal;
+use surli_surrealdb::surrealdb::engine::any::Any;
+use surli_surrealdb::{SurrealContext, SurrealKvStore};
 
 use crate::limits_args::LimitsArgs;
 
@@ -23,14 +26,67 @@ pub(crate) struct ModuleArgs {
 
     /// Keep the module's KV store in this JSON file: read before the first
     /// call (when it exists), written back after the last
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "kv")]
     pub(crate) kv_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
 
     #[command(flatten)]
     pub(crate) limits: LimitsArgs,
 
     #[command(flatten)]
     pub(crate) cache: CacheArgs,
+}
+
+/// A SurrealDB for the module's `sql`, `run` and KV store.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct DatabaseArgs {
+    /// Answer the module's `sql` and `run` with a SurrealDB: `mem://` (in
+    /// memory, gone when the command ends) or `surrealkv://PATH` (kept in
+    /// the directory PATH)
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+
+    /// The namespace of --db and --kv
+    #[arg(long, value_name = "NAME", default_value = "surli")]
+    ns: String,
+
+    /// The database of --db and --kv
+    #[arg(long = "db-name", value_name = "NAME", default_value = "surli")]
+    db_name: String,
+
+    /// Keep the module's KV store in a SurrealDB instead of memory:
+    /// `surrealkv://PATH` keeps it across runs (the same URL as --db shares
+    /// that database)
+    #[arg(long, value_name = "URL")]
+    kv: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// Opens the databases asked for: the one for `sql` and `run`, and the
+    /// one for the KV store (the same handle when the URLs are equal, since
+    /// a file database can be opened only once).
+    async fn open(&self) -> anyhow::Result<(Option<Surreal<Any>>, Option<Surreal<Any>>)> {
+        let open = |url: &str| {
+            let url = url.to_owned();
+            async move {
+                surli_surrealdb::connect(&url, &self.ns, &self.db_name)
+                    .await
+                    .map_err(crate::flat)
+            }
+        };
+        let db = match &self.db {
+            Some(url) => Some(open(url).await.context("cannot attach --db")?),
+            None => None,
+        };
+        let kv = match (&self.kv, &self.db, &db) {
+            (Some(kv), Some(url), Some(db)) if kv == url => Some(db.clone()),
+            (Some(kv), _, _) => Some(open(kv).await.context("cannot open --kv")?),
+            (None, _, _) => None,
+        };
+        Ok((db, kv))
+    }
 }
 
 /// Where compiled modules are kept between runs.
@@ -82,8 +138,18 @@ impl Session {
         let package = crate::read_package(&args.file)?;
         let runtime =
             Runtime::new(args.cache.runtime_options(&args.limits)).map_err(crate::flat)?;
+        let (database, kv_database) = args.database.open().await?;
+        let kv = kv_database.map(|db| {
+            let limits = runtime.kv_limits(package.config());
+            let store = SurrealKvStore::for_module(db, &package.config().meta, limits);
+            Arc::new(store) as Arc<dyn KvStore>
+        });
+        let options = ModuleOptions {
+            kv,
+            ..ModuleOptions::default()
+        };
         let module = runtime
-            .load(package)
+            .load_with(package, options)
             .await
             .map_err(crate::flat)
             .with_context(|| format!("cannot load {}", crate::shown(&args.file)))?;
@@ -97,7 +163,9 @@ impl Session {
             _runtime: runtime,
             module,
             kv_file: args.kv_file.clone(),
-            context: Arc::new(CliContext),
+            context: Arc::new(CliContext {
+                database: database.map(SurrealContext::new),
+            }),
         })
     }
 
@@ -154,28 +222,37 @@ pub(crate) fn function_label(name: Option<&str>) -> String {
     name.map_or_else(|| "the default export".to_owned(), |n| format!("`{n}`"))
 }
 
-/// Answers the guest's host calls on the command line: there is no
-/// database, so `sql` and `run` fail with a message saying so; the
-/// guest's printed lines go to stderr, so stdout carries only results.
-struct CliContext;
+/// Answers the guest's host calls on the command line: `sql` and `run` go
+/// to the database of `--db`, or fail with a message that says how to
+/// attach one; the guest's printed lines go to stderr, so stdout carries
+/// only results.
+struct CliContext {
+    database: Option<SurrealContext<Any>>,
+}
 
-const NO_DATABASE: &str = "no database attached: the surli command line runs modules without a \
-                           SurrealDB, so `sql` and `run` cannot be answered here";
+const NO_DATABASE: &str = "no database attached: run the command with `--db mem://` (or `--db \
+                           surrealkv://PATH`) to answer `sql` and `run`";
 
 #[async_trait]
 impl InvocationContext for CliContext {
-    async fn sql(&self, _: &CallInfo, _: &str, _: Object) -> Result<Value, ContextError> {
-        Err(NO_DATABASE.into())
+    async fn sql(&self, call: &CallInfo, query: &str, vars: Object) -> Result<Value, ContextError> {
+        match &self.database {
+            Some(database) => database.sql(call, query, vars).await,
+            None => Err(NO_DATABASE.into()),
+        }
     }
 
     async fn run(
         &self,
-        _: &CallInfo,
-        _: &str,
-        _: Option<&str>,
-        _: Vec<Value>,
+        call: &CallInfo,
+        function: &str,
+        version: Option<&str>,
+        args: Vec<Value>,
     ) -> Result<Value, ContextError> {
-        Err(NO_DATABASE.into())
+        match &self.database {
+            Some(database) => database.run(call, function, version, args).await,
+            None => Err(NO_DATABASE.into()),
+        }
     }
 
     fn stdout(&self, call: &CallInfo, line: &str) {

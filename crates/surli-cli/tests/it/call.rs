@@ -178,7 +178,7 @@ fn sql_and_run_say_no_database_is_attached() {
             .args(&words)
             .assert()
             .code(1)
-            .stderr(contains("no database attached"));
+            .stderr(contains("no database attached").and(contains("--db mem://")));
     }
 }
 

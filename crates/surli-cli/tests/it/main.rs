@@ -5,6 +5,7 @@ mod bench;
 mod build;
 mod call;
 mod check;
+mod database;
 mod errors;
 mod info;
 mod pack;

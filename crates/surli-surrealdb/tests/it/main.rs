@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod context;
+mod docs;
 mod durability;
 mod kv;
 mod support;
