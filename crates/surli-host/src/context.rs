@@ -131,7 +131,7 @@ impl fmt::Display for CallKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallInfo {
     module: Arc<PackageMeta>,
-    function: Option<String>,
+    function: Option<Arc<str>>,
     kind: CallKind,
 }
 
@@ -139,6 +139,13 @@ impl CallInfo {
     /// A call of `kind` for `function` of `module`; `None` is the module's
     /// default export (or no function at all, for `init` and idle).
     pub fn new(module: Arc<PackageMeta>, kind: CallKind, function: Option<String>) -> Self {
+        Self::shared(module, kind, function.map(Arc::from))
+    }
+
+    /// [`CallInfo::new`] with a name the caller already shares, so a host
+    /// that calls the same function again and again does not copy its name
+    /// on every call.
+    pub fn shared(module: Arc<PackageMeta>, kind: CallKind, function: Option<Arc<str>>) -> Self {
         Self {
             module,
             function,
@@ -148,7 +155,7 @@ impl CallInfo {
 
     /// An `invoke` of `function` (`None`: the default export).
     pub fn invoke(module: Arc<PackageMeta>, function: Option<&str>) -> Self {
-        Self::new(module, CallKind::Invoke, function.map(str::to_owned))
+        Self::shared(module, CallKind::Invoke, function.map(Arc::from))
     }
 
     /// The module's `init`.
@@ -158,7 +165,7 @@ impl CallInfo {
 
     /// A describing call about `function`.
     pub fn introspect(module: Arc<PackageMeta>, function: Option<&str>) -> Self {
-        Self::new(module, CallKind::Introspect, function.map(str::to_owned))
+        Self::shared(module, CallKind::Introspect, function.map(Arc::from))
     }
 
     /// No call in progress.

@@ -31,6 +31,9 @@ pub struct HostState {
     table: ResourceTable,
     env: Arc<ModuleEnv>,
     call: Arc<ActiveCall>,
+    /// What the slot holds between calls, made once: ending a call costs
+    /// no allocation.
+    idle: Arc<ActiveCall>,
     slot: CallSlot,
     stdout: GuestOutput,
     stderr: GuestOutput,
@@ -44,7 +47,8 @@ impl HostState {
     ///
     /// [`HostError::Wasi`] when the attached directory cannot be opened.
     pub fn new(env: Arc<ModuleEnv>, memory: MemoryLimiter) -> Result<Self, HostError> {
-        let call = ActiveCall::idle(CallInfo::idle(Arc::clone(env.module())));
+        let idle = ActiveCall::idle(CallInfo::idle(Arc::clone(env.module())));
+        let call = Arc::clone(&idle);
         let slot = CallSlot::new(Arc::clone(&call));
         let cap = env.stdio_limits().line_cap();
         let stdout = GuestOutput::new(StdioChannel::Stdout, slot.clone(), cap);
@@ -55,6 +59,7 @@ impl HostState {
             table: ResourceTable::new(),
             env,
             call,
+            idle,
             slot,
             stdout,
             stderr,
@@ -78,8 +83,7 @@ impl HostState {
     /// Ends the current call: delivers its unfinished output line to its
     /// context, then puts [`NullContext`](crate::NullContext) back.
     pub fn clear_call(&mut self) {
-        let idle = ActiveCall::idle(CallInfo::idle(Arc::clone(self.env.module())));
-        self.install(idle);
+        self.install(Arc::clone(&self.idle));
     }
 
     fn install(&mut self, next: Arc<ActiveCall>) {

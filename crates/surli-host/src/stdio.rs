@@ -4,6 +4,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -62,6 +63,10 @@ struct Shared {
     channel: StdioChannel,
     slot: CallSlot,
     buffer: Mutex<LineBuffer>,
+    /// Whether the buffer holds part of a line: set and cleared under the
+    /// buffer's lock, read without it, so a call that printed nothing (or
+    /// only whole lines) ends without taking the lock at all.
+    unfinished: AtomicBool,
 }
 
 impl GuestOutput {
@@ -71,6 +76,7 @@ impl GuestOutput {
                 channel,
                 slot,
                 buffer: Mutex::new(LineBuffer::new(max_line_bytes)),
+                unfinished: AtomicBool::new(false),
             }),
         }
     }
@@ -112,6 +118,8 @@ impl Shared {
         // pieces of a line. Contexts have no way back into this buffer.
         let mut buffer = self.buffer.lock();
         buffer.push(bytes, |piece| self.deliver(&call, piece));
+        self.unfinished
+            .store(!buffer.pending.is_empty(), Ordering::Release);
     }
 
     fn flush(&self) {
@@ -120,8 +128,12 @@ impl Shared {
     }
 
     fn flush_to(&self, call: &ActiveCall) {
+        if !self.unfinished.load(Ordering::Acquire) {
+            return;
+        }
         let mut buffer = self.buffer.lock();
         buffer.finish(|piece| self.deliver(call, piece));
+        self.unfinished.store(false, Ordering::Release);
     }
 
     fn deliver(&self, call: &ActiveCall, piece: &[u8]) {

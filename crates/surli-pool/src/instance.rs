@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use surli_engine::SurliEngine;
 use surli_engine::wasmtime::{Store, Trap, UpdateDeadline};
-use surli_host::{CallInfo, GuestExports, HostState, InvocationContext, InvokeAnswer};
+use surli_host::{CallInfo, CallKind, GuestExports, HostState, InvocationContext, InvokeAnswer};
 
 use crate::error::{CallError, TimeoutLimit, TimeoutWatch};
 use crate::module::ModuleInner;
@@ -25,6 +25,10 @@ pub(crate) struct Instance {
     uses: u32,
     /// When the instance last went back to the pool.
     idle_since: Instant,
+    /// The name of the function called last, shared with that call's
+    /// `CallInfo`: a caller that calls one function again and again pays
+    /// for copying its name once.
+    last_function: Option<Arc<str>>,
 }
 
 /// The epoch at which the running call is interrupted.
@@ -92,6 +96,21 @@ impl Instance {
             deadline,
             uses: 0,
             idle_since: Instant::now(),
+            last_function: None,
+        }
+    }
+
+    /// `function`'s name as a shared string, reusing the last one when it
+    /// is the same.
+    fn function_name(&mut self, function: Option<&str>) -> Option<Arc<str>> {
+        let function = function?;
+        match &self.last_function {
+            Some(last) if **last == *function => Some(Arc::clone(last)),
+            _ => {
+                let name: Arc<str> = Arc::from(function);
+                self.last_function = Some(Arc::clone(&name));
+                Some(name)
+            }
         }
     }
 
@@ -130,7 +149,8 @@ impl Instance {
         caller_timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallError> {
         let limit = call_limit(module, caller_timeout);
-        let info = CallInfo::invoke(Arc::clone(module.env.module()), function);
+        let name = self.function_name(function);
+        let info = CallInfo::shared(Arc::clone(module.env.module()), CallKind::Invoke, name);
         self.prepare(module, ctx, info, limit);
         self.in_call = true;
         self.uses = self.uses.saturating_add(1);
