@@ -111,7 +111,8 @@ pub(crate) fn run(root: &Path, quick: bool) -> Result<()> {
     }
     let budget = Budget::new(quick);
     let measured = Instant::now();
-    let report = measure(&probe, &peers, &demo, &budget)?;
+    let rss_cache = root.join("target").join("bench").join("rss-cache");
+    let report = measure(&probe, &peers, &demo, &rss_cache, &budget)?;
     let rows = rows(&report)?;
     let table = render_table(&rows);
     println!("\n{table}");
@@ -185,7 +186,13 @@ fn build_probe(root: &Path) -> Result<Runner> {
 }
 
 /// Every measurement, as the binaries reported it.
-fn measure(probe: &Runner, peers: &[Runner], demo: &Path, budget: &Budget) -> Result<Json> {
+fn measure(
+    probe: &Runner,
+    peers: &[Runner],
+    demo: &Path,
+    rss_cache: &Path,
+    budget: &Budget,
+) -> Result<Json> {
     let package = demo.display().to_string();
     // The words of one measured call; the floor runs on one instance and
     // takes no `--concurrency`.
@@ -289,6 +296,26 @@ fn measure(probe: &Runner, peers: &[Runner], demo: &Path, budget: &Budget) -> Re
         memory.insert(modules.to_string(), Json::Object(entry));
     }
 
+    // The process of every load after the first on a machine: the module
+    // comes from the disk cache and the compiler never runs. The first run
+    // fills an empty cache; the second is the one measured.
+    step("surli RSS with 1 module from the disk cache");
+    if rss_cache.exists() {
+        std::fs::remove_dir_all(rss_cache)
+            .with_context(|| format!("cannot empty {}", rss_cache.display()))?;
+    }
+    let cached_rss = || {
+        probe.run(&[
+            "rss".to_owned(),
+            "--package".to_owned(),
+            package.clone(),
+            "--cache-dir".to_owned(),
+            rss_cache.display().to_string(),
+        ])
+    };
+    cached_rss()?;
+    let memory_cached = cached_rss()?;
+
     Ok(json!({
         "seconds_per_window": budget.seconds,
         "warmup_seconds": budget.warmup,
@@ -296,6 +323,7 @@ fn measure(probe: &Runner, peers: &[Runner], demo: &Path, budget: &Budget) -> Re
         "throughput": throughput,
         "loads": loads,
         "memory": memory,
+        "memory_cached": memory_cached,
         "versions": {
             "surli": probe.title,
             "peers": peers.iter().map(|p| p.title.clone()).collect::<Vec<_>>(),
@@ -471,6 +499,17 @@ fn rows(report: &Json) -> Result<Vec<Row>> {
         surli: r(1, "surli", "rss_bytes_after_one_instance_each"),
         original_031: r(1, "original_031", "rss_bytes_after_one_instance_each"),
         original_065: r(1, "original_065", "rss_bytes_after_one_instance_each"),
+        floor: None,
+    });
+    rows.push(Row {
+        what: "RSS, the same from the disk cache (no compile in the process)".to_owned(),
+        unit: "MiB",
+        surli: mib(at(
+            report,
+            "/memory_cached/rss_bytes_after_one_instance_each",
+        )),
+        original_031: None,
+        original_065: None,
         floor: None,
     });
     // What each module beyond the first adds: the difference between the

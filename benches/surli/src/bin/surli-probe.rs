@@ -85,6 +85,11 @@ enum Command {
         /// How many modules to load.
         #[arg(long, default_value_t = 1)]
         modules: usize,
+        /// Load through a compiled-artifact cache in DIR. Run twice: the
+        /// first run fills it, the second never runs the compiler, as every
+        /// load after the first on a machine.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
 }
 
@@ -151,7 +156,11 @@ fn main() -> ExitCode {
             } => measure(&call, concurrency, mode).await,
             Command::Floor { call, mode } => floor(&call, mode).await,
             Command::Loads { package, repeat } => loads(&package, repeat).await,
-            Command::Rss { package, modules } => rss(&package, modules).await,
+            Command::Rss {
+                package,
+                modules,
+                cache_dir,
+            } => rss(&package, modules, cache_dir).await,
         }
     });
     match report {
@@ -402,11 +411,15 @@ async fn loads(path: &Path, repeat: usize) -> Result<Json> {
     }))
 }
 
-async fn rss(path: &Path, modules: usize) -> Result<Json> {
+async fn rss(path: &Path, modules: usize, cache_dir: Option<PathBuf>) -> Result<Json> {
     let modules = modules.max(1);
     let package = read(path)?;
+    let options = RuntimeOptions {
+        cache_dir,
+        ..RuntimeOptions::default()
+    };
     let before = rss_bytes();
-    let runtime = runtime()?;
+    let runtime = Runtime::new(options)?;
     let started = Instant::now();
     let mut loaded = Vec::with_capacity(modules);
     for i in 0..modules {
