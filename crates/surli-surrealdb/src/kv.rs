@@ -428,9 +428,15 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
     async fn get_batch(&self, keys: &[String]) -> Result<Vec<Option<KvValue>>, KvError> {
         let mut budget = ReadBudget::new(self.limits.max_read_bytes);
         let mut found: HashMap<String, KvValue> = HashMap::new();
-        let mut distinct: Vec<String> = keys.to_vec();
+        // How often each key was asked for: a value is charged once per
+        // time, as the in-memory store does. Counted once up front, since
+        // the guest chooses how many keys a batch holds.
+        let mut asked: HashMap<&str, usize> = HashMap::new();
+        for key in keys {
+            *asked.entry(key.as_str()).or_default() += 1;
+        }
+        let mut distinct: Vec<String> = asked.keys().map(|key| (*key).to_owned()).collect();
         distinct.sort_unstable();
-        distinct.dedup();
         for chunk in distinct.chunks(VALUE_PAGE) {
             let mut vars = Object::new();
             vars.insert("ids".to_owned(), self.ids(chunk));
@@ -445,12 +451,8 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
             )?;
             for row in rows {
                 let (key, value) = key_and_value(row)?;
-                // Charged once per time the key was asked for, as the
-                // in-memory store does.
-                let asked = keys.iter().filter(|k| **k == key).count();
-                for _ in 0..asked {
-                    budget.charge(value.len())?;
-                }
+                let times = asked.get(key.as_str()).copied().unwrap_or(0);
+                budget.charge(value.len().saturating_mul(times))?;
                 found.insert(key, value);
             }
         }
