@@ -1,4 +1,5 @@
 use crate::KvError;
+use crate::memory::to_u64;
 
 /// Tracks how many bytes one read has gathered, so a store can refuse it
 /// with [`KvError::ReadTooLarge`] as soon as it passes
@@ -40,12 +41,6 @@ impl ReadBudget {
         }
         Ok(())
     }
-}
-
-// `usize` is at most 64 bits on every target Rust supports, so this never
-// saturates; it only avoids a bare `as` cast.
-fn to_u64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -234,6 +234,6 @@ impl KvStore for MemoryKvStore {
 
 // `usize` is at most 64 bits on every target Rust supports, so this never
 // saturates; it only avoids a bare `as` cast.
-fn to_u64(n: usize) -> u64 {
+pub(crate) fn to_u64(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }

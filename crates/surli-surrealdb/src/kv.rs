@@ -12,7 +12,7 @@ use surrealdb::types::{
 };
 use surrealdb::{Connection, Surreal};
 
-use crate::response::is_conflict;
+use crate::response::{is_conflict, succeeded};
 
 /// How many records one read asks for at a time: a read that would break
 /// `max_read_bytes` stops at the page that breaks it, instead of loading
@@ -237,25 +237,8 @@ impl<C: Connection> SurrealKvStore<C> {
         vars: Object,
         take: usize,
     ) -> Result<Value, surrealdb::Error> {
-        let mut response = self.db.query(query).bind(vars).await?;
-        let mut errors: Vec<(usize, surrealdb::Error)> =
-            response.take_errors().into_iter().collect();
-        errors.sort_by_key(|(index, _)| *index);
-        // The failure that matters is the one that is not just "skipped
-        // because the transaction failed".
-        let cause = errors
-            .iter()
-            .position(|(_, error)| {
-                !matches!(
-                    error.query_details(),
-                    Some(surrealdb::types::QueryError::NotExecuted)
-                )
-            })
-            .unwrap_or(0);
-        if !errors.is_empty() {
-            return Err(errors.swap_remove(cause).1);
-        }
-        response.take::<Value>(take)
+        let response = self.db.query(query).bind(vars).await?;
+        succeeded(response)?.take::<Value>(take)
     }
 
     fn kv_error(&self, error: &surrealdb::Error) -> KvError {
