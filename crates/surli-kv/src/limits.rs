@@ -1,3 +1,6 @@
+use crate::KvError;
+use crate::memory::to_u64;
+
 /// The longest key, in UTF-8 bytes, that `set` and `set_batch` accept by
 /// default.
 ///
@@ -101,5 +104,43 @@ impl Default for KvLimits {
             max_key_bytes: MAX_KV_KEY_BYTES,
             max_read_bytes: Some(DEFAULT_MAX_READ_BYTES),
         }
+    }
+}
+
+impl KvLimits {
+    /// Refuses a key longer than [`max_key_bytes`](Self::max_key_bytes), as
+    /// `set` and `set_batch` must before anything changes.
+    ///
+    /// # Errors
+    ///
+    /// [`KvError::KeyTooLong`].
+    pub fn check_key(&self, key: &str) -> Result<(), KvError> {
+        if key.len() > self.max_key_bytes {
+            return Err(KvError::KeyTooLong {
+                len: key.len(),
+                limit: self.max_key_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a value larger than [`max_value_bytes`](Self::max_value_bytes)
+    /// for `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`KvError::ValueTooLarge`].
+    pub fn check_value(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        if let Some(limit) = self.max_value_bytes {
+            let size = to_u64(value.len());
+            if size > limit {
+                return Err(KvError::ValueTooLarge {
+                    key: key.to_owned(),
+                    size,
+                    limit,
+                });
+            }
+        }
+        Ok(())
     }
 }

@@ -46,30 +46,6 @@ impl MemoryKvStore {
         self.map.read().is_empty()
     }
 
-    fn check_key(&self, key: &str) -> Result<(), KvError> {
-        if key.len() > self.limits.max_key_bytes {
-            return Err(KvError::KeyTooLong {
-                len: key.len(),
-                limit: self.limits.max_key_bytes,
-            });
-        }
-        Ok(())
-    }
-
-    fn check_value(&self, key: &str, value: &KvValue) -> Result<(), KvError> {
-        if let Some(limit) = self.limits.max_value_bytes {
-            let size = to_u64(value.len());
-            if size > limit {
-                return Err(KvError::ValueTooLarge {
-                    key: key.to_owned(),
-                    size,
-                    limit,
-                });
-            }
-        }
-        Ok(())
-    }
-
     fn check_entry_count(&self, current: usize, adding: usize) -> Result<(), KvError> {
         if let Some(limit) = self.limits.max_entries {
             let would_be = to_u64(current).saturating_add(to_u64(adding));
@@ -110,8 +86,8 @@ impl KvStore for MemoryKvStore {
     }
 
     async fn set(&self, key: String, value: KvValue) -> Result<(), KvError> {
-        self.check_key(&key)?;
-        self.check_value(&key, &value)?;
+        self.limits.check_key(&key)?;
+        self.limits.check_value(&key, &value)?;
         let mut map = self.map.write();
         if !map.contains_key(&key) {
             self.check_entry_count(map.len(), 1)?;
@@ -158,8 +134,8 @@ impl KvStore for MemoryKvStore {
 
     async fn set_batch(&self, entries: Vec<(String, KvValue)>) -> Result<(), KvError> {
         for (key, value) in &entries {
-            self.check_key(key)?;
-            self.check_value(key, value)?;
+            self.limits.check_key(key)?;
+            self.limits.check_value(key, value)?;
         }
         let mut map = self.map.write();
         let new_keys = entries

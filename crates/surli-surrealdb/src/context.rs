@@ -62,6 +62,18 @@ impl<C: Connection> SurrealContext<C> {
     pub fn session(&self) -> &Surreal<C> {
         &self.session
     }
+
+    /// Runs `query` with `vars` on a session of its own and returns its
+    /// last statement's value.
+    async fn answer(&self, query: &str, vars: Object) -> Result<Value, ContextError> {
+        let session = self.session.clone();
+        let response = session
+            .query(query)
+            .bind(vars)
+            .await
+            .map_err(ContextError::new)?;
+        last_value(response).map_err(ContextError::new)
+    }
 }
 
 #[async_trait]
@@ -89,13 +101,7 @@ impl<C: Connection> InvocationContext for SurrealContext<C> {
         args: Vec<Value>,
     ) -> Result<Value, ContextError> {
         let (query, vars) = function_call(function, version, args)?;
-        let session = self.session.clone();
-        let response = session
-            .query(query)
-            .bind(vars)
-            .await
-            .map_err(ContextError::new)?;
-        last_value(response).map_err(ContextError::new)
+        self.answer(&query, vars).await
     }
 }
 

@@ -167,28 +167,15 @@ impl<C: Connection> SurrealKvStore<C> {
         Value::RecordId(RecordId::new(self.table.clone(), RecordIdKey::from(range)))
     }
 
-    fn check_key(&self, key: &str) -> Result<(), KvError> {
-        if key.len() > self.limits.max_key_bytes {
-            return Err(KvError::KeyTooLong {
-                len: key.len(),
-                limit: self.limits.max_key_bytes,
-            });
+    /// `$range` bound to `range`, or `None` for a range that holds nothing.
+    fn range_vars(&self, range: KeyRange) -> Option<Object> {
+        if range.is_empty_or_inverted() {
+            return None;
         }
-        Ok(())
-    }
-
-    fn check_value(&self, key: &str, value: &KvValue) -> Result<(), KvError> {
-        if let Some(limit) = self.limits.max_value_bytes {
-            let size = to_u64(value.len());
-            if size > limit {
-                return Err(KvError::ValueTooLarge {
-                    key: key.to_owned(),
-                    size,
-                    limit,
-                });
-            }
-        }
-        Ok(())
+        let (start, end) = range.into_bounds();
+        let mut vars = Object::new();
+        vars.insert("range".to_owned(), self.range(start, end));
+        Some(vars)
     }
 
     /// Runs `query` with `vars` and returns the value of statement `take`.
@@ -328,8 +315,8 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
     }
 
     async fn set(&self, key: String, value: KvValue) -> Result<(), KvError> {
-        self.check_key(&key)?;
-        self.check_value(&key, &value)?;
+        self.limits.check_key(&key)?;
+        self.limits.check_value(&key, &value)?;
         let mut vars = Object::new();
         vars.insert("id".to_owned(), self.id(&key));
         vars.insert("v".to_owned(), bytes(&value));
@@ -386,12 +373,9 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
     }
 
     async fn del_range(&self, range: KeyRange) -> Result<u64, KvError> {
-        if range.is_empty_or_inverted() {
+        let Some(vars) = self.range_vars(range) else {
             return Ok(0);
-        }
-        let (start, end) = range.into_bounds();
-        let mut vars = Object::new();
-        vars.insert("range".to_owned(), self.range(start, end));
+        };
         // Statements: BEGIN, LET, DELETE, RETURN, COMMIT.
         let removed = self
             .run(
@@ -444,8 +428,8 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
 
     async fn set_batch(&self, entries: Vec<(String, KvValue)>) -> Result<(), KvError> {
         for (key, value) in &entries {
-            self.check_key(key)?;
-            self.check_value(key, value)?;
+            self.limits.check_key(key)?;
+            self.limits.check_value(key, value)?;
         }
         if entries.is_empty() {
             return Ok(());
@@ -541,12 +525,9 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
     }
 
     async fn count(&self, range: KeyRange) -> Result<u64, KvError> {
-        if range.is_empty_or_inverted() {
+        let Some(vars) = self.range_vars(range) else {
             return Ok(0);
-        }
-        let (start, end) = range.into_bounds();
-        let mut vars = Object::new();
-        vars.insert("range".to_owned(), self.range(start, end));
+        };
         let count = self
             .run("RETURN count(SELECT VALUE id FROM $range)", vars, 0, false)
             .await?;

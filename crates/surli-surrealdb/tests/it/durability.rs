@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use surli::kv::KeyRange;
-use surli::{ModuleOptions, SurrealValue};
+use surli::kv::{KeyRange, KvLimits};
+use surli::{Module, ModuleOptions, Runtime, SurrealValue};
 use surli_surrealdb::surrealdb::Surreal;
 use surli_surrealdb::surrealdb::engine::any::Any;
 use surli_surrealdb::{SurrealError, SurrealKvStore, connect};
@@ -29,6 +29,19 @@ async fn open(dir: &Path) -> Surreal<Any> {
     }
 }
 
+/// The demo module with its KV store in `db`, under the limits the runtime
+/// gives it.
+async fn load_demo(runtime: &Runtime, db: &Surreal<Any>) -> Module {
+    let package = package("demo");
+    let limits = runtime.kv_limits(package.config());
+    let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
+    let options = ModuleOptions {
+        kv: Some(std::sync::Arc::new(store)),
+        ..ModuleOptions::default()
+    };
+    runtime.load_with(package, options).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modules_kv_survives_a_restart_of_everything() {
     let dir = tempfile::tempdir().unwrap();
@@ -38,19 +51,7 @@ async fn a_modules_kv_survives_a_restart_of_everything() {
     {
         let db = open(&data).await;
         let runtime = runtime();
-        let package = package("demo");
-        let limits = runtime.kv_limits(package.config());
-        let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
-        let demo = runtime
-            .load_with(
-                package,
-                ModuleOptions {
-                    kv: Some(std::sync::Arc::new(store)),
-                    ..ModuleOptions::default()
-                },
-            )
-            .await
-            .unwrap();
+        let demo = load_demo(&runtime, &db).await;
         let ctx = context(&db);
         assert_eq!(
             call(&demo, &ctx, "counter::bump", vec![2i64.into_value()])
@@ -66,28 +67,19 @@ async fn a_modules_kv_survives_a_restart_of_everything() {
         );
     }
 
-    // Second life: a new database handle, runtime and module.
+    // Second life: a new database handle, runtime and module. The store
+    // holds the counter before the module is loaded again.
     let db = open(&data).await;
     let runtime = runtime();
-    let package = package("demo");
-    let limits = runtime.kv_limits(package.config());
-    let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
+    let meta = package("demo").config().meta.clone();
+    let store = SurrealKvStore::for_module(db.clone(), &meta, KvLimits::default());
     assert_eq!(
         surli::kv::KvStore::keys(&store, KeyRange::all())
             .await
             .unwrap(),
         vec!["counter".to_owned()]
     );
-    let demo = runtime
-        .load_with(
-            package,
-            ModuleOptions {
-                kv: Some(std::sync::Arc::new(store)),
-                ..ModuleOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let demo = load_demo(&runtime, &db).await;
     assert_eq!(
         call(
             &demo,
