@@ -137,9 +137,11 @@ fn after_damage(tag: &str, damage: impl FnOnce(&Path, &[u8])) -> (ArtifactSource
 #[test]
 fn a_corrupt_artifact_is_rejected_and_recompiled() {
     let (source, stats) = after_damage("corrupt", |path, bytes| {
+        // A byte in the middle of the artifact: only the checksum can
+        // tell.
         let mut bytes = bytes.to_vec();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 0xff;
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
         std::fs::write(path, bytes).unwrap();
     });
     assert_eq!(source, ArtifactSource::Compiled);
@@ -170,11 +172,12 @@ fn a_truncated_artifact_is_rejected_and_recompiled() {
 
 #[test]
 fn an_artifact_for_another_engine_or_component_is_rejected() {
-    // The header's engine hash starts at byte 44 (magic 8, format 4,
-    // component hash 32).
+    // The trailer is the last 89 bytes; its engine hash starts 44 bytes in
+    // (magic 8, format 4, component hash 32).
     let (source, stats) = after_damage("foreign-engine", |path, bytes| {
         let mut bytes = bytes.to_vec();
-        bytes[44] ^= 1;
+        let at = bytes.len() - 89 + 44;
+        bytes[at] ^= 1;
         std::fs::write(path, bytes).unwrap();
     });
     assert_eq!(
@@ -191,6 +194,20 @@ fn an_artifact_for_another_engine_or_component_is_rejected() {
             .unwrap();
         let [other] = artifacts(dir.path()).try_into().unwrap();
         std::fs::copy(other, path).unwrap();
+    });
+    assert_eq!(
+        (source, stats.rejected_files),
+        (ArtifactSource::Compiled, 1)
+    );
+
+    // What surli wrote before the header became a trailer: the header
+    // (format 1) in front of the artifact.
+    let (source, stats) = after_damage("format-1", |path, bytes| {
+        let (artifact, trailer) = bytes.split_at(bytes.len() - 89);
+        let mut old = trailer.to_vec();
+        old[8..12].copy_from_slice(&1u32.to_le_bytes());
+        old.extend_from_slice(artifact);
+        std::fs::write(path, old).unwrap();
     });
     assert_eq!(
         (source, stats.rejected_files),
