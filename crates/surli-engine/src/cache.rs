@@ -57,8 +57,8 @@
 //! loads wait for the one compile instead of each doing it.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
