@@ -128,3 +128,54 @@ fn a_package_can_move_between_threads() {
     assert_send_sync::<Package>();
     assert_send_sync::<surli_package::PackageError>();
 }
+
+/// A package this size is digested on a second thread while it is read
+/// (on a machine with more than one CPU); a small one on the caller's.
+/// Both must give the plain SHA-256 of the same bytes.
+#[test]
+fn digests_are_the_same_on_either_path() {
+    let original = Package::read_file(BASELINE, &ReadOptions::default()).unwrap();
+    let small_wasm = {
+        let mut wasm = COMPONENT_PREAMBLE.to_vec();
+        wasm.extend_from_slice(b"a component small enough to digest inline");
+        wasm
+    };
+    let small = PackageWriter::new(original.config(), &small_wasm, original.exports())
+        .to_bytes()
+        .unwrap();
+    assert!(small.len() < 64 * 1024, "{} bytes", small.len());
+    let read = Package::from_bytes(&small, &ReadOptions::default()).unwrap();
+    let expected: [u8; 32] = Sha256::digest(&small_wasm).into();
+    assert_eq!(read.wasm_sha256(), &expected);
+    let whole: [u8; 32] = Sha256::digest(&small).into();
+    assert_eq!(read.package_sha256(), &whole);
+
+    // The baseline component again, in a package written here.
+    let big = PackageWriter::new(original.config(), original.wasm(), original.exports())
+        .to_bytes()
+        .unwrap();
+    assert!(big.len() > 64 * 1024, "{} bytes", big.len());
+    let read = Package::from_bytes(&big, &ReadOptions::default()).unwrap();
+    assert_eq!(read.wasm_sha256(), original.wasm_sha256());
+    let whole: [u8; 32] = Sha256::digest(&big).into();
+    assert_eq!(read.package_sha256(), &whole);
+}
+
+/// A large package broken halfway through its component fails, and the
+/// digest thread does not keep the read waiting.
+#[test]
+fn a_large_package_broken_midway_fails_cleanly() {
+    let bytes = std::fs::read(BASELINE).unwrap();
+    let cut = &bytes[..bytes.len() / 2];
+    assert!(Package::from_bytes(cut, &ReadOptions::default()).is_err());
+
+    let mut flipped = bytes.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x55;
+    flipped[middle + 1] ^= 0xaa;
+    assert!(Package::from_bytes(&flipped, &ReadOptions::default()).is_err());
+
+    // And the next read is whole again.
+    let again = Package::from_bytes(&bytes, &ReadOptions::default()).unwrap();
+    assert_eq!(again.wasm().len(), 1_586_331);
+}
