@@ -15,26 +15,37 @@ use serde_json::{Value as Json, json};
 /// `concurrency` tasks each running `call` in a loop for `seconds`: every
 /// call's latency in nanoseconds, and how many calls failed (`call`
 /// answers whether the call succeeded).
-pub(crate) async fn callers<C, F>(
+///
+/// Each task gets its own copy of `state` behind an `Arc` of its own, and
+/// each call a clone of that `Arc`: nothing the loop itself touches per call
+/// is shared between tasks. (A loop that cloned one shared `Arc` per call
+/// made every worker bump the same reference count, and that cache-line
+/// traffic between cores showed up in the figures of whichever runtime
+/// was measured.) `S::clone` should make whatever a call consumes (a
+/// context) fresh for each task.
+pub(crate) async fn callers<S, C, F>(
     concurrency: usize,
     seconds: f64,
+    state: S,
     call: C,
 ) -> anyhow::Result<(Vec<u64>, u64)>
 where
-    C: Fn() -> F + Clone + Send + 'static,
+    S: Clone + Send + Sync + 'static,
+    C: Fn(std::sync::Arc<S>) -> F + Clone + Send + 'static,
     F: Future<Output = bool> + Send,
 {
     let window = Duration::from_secs_f64(seconds);
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let call = call.clone();
+            let state = std::sync::Arc::new(state.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(1 << 16);
                 let mut errors = 0u64;
                 let deadline = Instant::now() + window;
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    let ok = call().await;
+                    let ok = call(std::sync::Arc::clone(&state)).await;
                     latencies.push(nanos(started.elapsed()));
                     errors += u64::from(!ok);
                 }

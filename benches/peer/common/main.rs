@@ -468,6 +468,15 @@ async fn call_lines() -> Result<()> {
     Ok(())
 }
 
+/// What a measuring task calls with: the runtime, the function, the
+/// arguments.
+type CallState = (Arc<Runtime>, Option<String>, Arc<Vec<Value>>);
+
+async fn call_ok(state: Arc<CallState>) -> bool {
+    let (runtime, function, args) = &*state;
+    call(runtime, function, args).await.is_ok()
+}
+
 async fn measure(options: &Options) -> Result<Json> {
     let path = options.package()?;
     let started = Instant::now();
@@ -487,17 +496,12 @@ async fn measure(options: &Options) -> Result<Json> {
 
     // The warm-up fills the pool to the concurrency and warms the caches;
     // only the measured window is counted.
-    let calling = {
-        let (runtime, function, args) = (Arc::clone(&runtime), function.clone(), Arc::clone(&args));
-        move || {
-            let (runtime, function, args) =
-                (Arc::clone(&runtime), function.clone(), Arc::clone(&args));
-            async move { call(&runtime, &function, &args).await.is_ok() }
-        }
-    };
-    callers(options.concurrency, options.warmup, calling.clone()).await?;
+    // Each task gets its own copy of these behind an `Arc` of its own (see
+    // `callers`); the runtime itself is one, shared, as a server's is.
+    let state: CallState = (Arc::clone(&runtime), function.clone(), Arc::clone(&args));
+    callers(options.concurrency, options.warmup, state.clone(), call_ok).await?;
     let started = Instant::now();
-    let (latencies, errors) = callers(options.concurrency, options.seconds, calling).await?;
+    let (latencies, errors) = callers(options.concurrency, options.seconds, state, call_ok).await?;
     let elapsed = started.elapsed();
     let calls = latencies.len();
     let call_us = quantiles(latencies)?;

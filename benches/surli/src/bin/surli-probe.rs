@@ -269,8 +269,7 @@ async fn measure(call: &CallArgs, concurrency: usize, mode: Mode) -> Result<Json
     }))
 }
 
-/// One caller's way of calling, shared by the measuring tasks.
-#[derive(Clone)]
+/// One caller's way of calling; each measuring task has its own.
 struct Caller {
     module: Module,
     ctx: Arc<dyn InvocationContext>,
@@ -298,17 +297,29 @@ impl Caller {
         Ok(())
     }
 
-    /// `concurrency` tasks calling in a loop for `seconds`. Each call
-    /// shares the caller through one `Arc` rather than cloning it (its
-    /// function name is a `String`): the harness should cost a call next
-    /// to nothing, as the floor's loop does.
+    /// `concurrency` tasks calling in a loop for `seconds`, each with a
+    /// caller of its own (see `callers`).
     async fn run(&self, concurrency: usize, seconds: f64) -> Result<(Vec<u64>, u64)> {
-        let caller = Arc::new(self.clone());
-        callers(concurrency, seconds, move || {
-            let caller = Arc::clone(&caller);
-            async move { caller.call().await.is_ok() }
+        callers(concurrency, seconds, self.clone(), |caller: Arc<Caller>| async move {
+            caller.call().await.is_ok()
         })
         .await
+    }
+}
+
+/// A copy for another task: its own context, since a call consumes one
+/// (`Arc::clone`) and a context shared by every task would have its count
+/// bumped by every worker on every call.
+impl Clone for Caller {
+    fn clone(&self) -> Self {
+        Self {
+            module: self.module.clone(),
+            ctx: Arc::new(NullContext),
+            function: self.function.clone(),
+            args: Arc::clone(&self.args),
+            encoded: Arc::clone(&self.encoded),
+            mode: self.mode,
+        }
     }
 }
 
