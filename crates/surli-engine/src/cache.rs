@@ -491,7 +491,9 @@ fn verify(file: &mut File, key: &Key) -> Result<Verified, String> {
     let mut artifact = file.take(artifact_len);
     let mut hasher = crc32fast::Hasher::new();
     #[cfg(not(unix))]
-    let mut kept = Vec::with_capacity(usize::try_from(artifact_len).unwrap_or(0));
+    // The length comes from the file: reserve no more than a large
+    // artifact needs up front, and let a larger one grow as it is read.
+    let mut kept = Vec::with_capacity(usize::try_from(artifact_len.min(64 << 20)).unwrap_or(0));
     let mut chunk = vec![0u8; VERIFY_CHUNK];
     let mut seen = 0u64;
     loop {

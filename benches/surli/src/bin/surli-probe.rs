@@ -300,9 +300,12 @@ impl Caller {
     /// `concurrency` tasks calling in a loop for `seconds`, each with a
     /// caller of its own (see `callers`).
     async fn run(&self, concurrency: usize, seconds: f64) -> Result<(Vec<u64>, u64)> {
-        callers(concurrency, seconds, self.clone(), |caller: Arc<Caller>| async move {
-            caller.call().await.is_ok()
-        })
+        callers(
+            concurrency,
+            seconds,
+            self.clone(),
+            |caller: Arc<Caller>| async move { caller.call().await.is_ok() },
+        )
         .await
     }
 }
