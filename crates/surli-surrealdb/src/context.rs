@@ -84,13 +84,7 @@ impl<C: Connection> InvocationContext for SurrealContext<C> {
         query: &str,
         vars: Object,
     ) -> Result<Value, ContextError> {
-        let session = self.session.clone();
-        let response = session
-            .query(query)
-            .bind(vars)
-            .await
-            .map_err(ContextError::new)?;
-        last_value(response).map_err(ContextError::new)
+        self.answer(query, vars).await
     }
 
     async fn run(
