@@ -82,6 +82,11 @@ const WORKSPACES: &[Workspace] = &[
                 exports: Exports::Empty,
             },
             guest("malformed", "raw/malformed"),
+            Guest {
+                name: "invoke-only",
+                dir: "raw/invoke-only",
+                exports: Exports::Empty,
+            },
         ],
     },
     Workspace {

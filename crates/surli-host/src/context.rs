@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use surli_config::PackageMeta;
+use surli_kv::KvStore;
 use surrealdb_types::{Object, Value};
 
 /// The embedder's side of a call: what `sql` and `run` do, and where the
@@ -25,13 +26,16 @@ use surrealdb_types::{Object, Value};
 /// when `allow_functions` allows the function. An embedder may check more
 /// (its own permissions for the caller) and refuse with a [`ContextError`].
 ///
-/// # No key-value store here
+/// # The key-value store
 ///
-/// The module's key-value store is not the context's business: it belongs
-/// to the module and is handed to [`ModuleEnv`](crate::ModuleEnv) once, at
-/// load. The original runtime asked every context for the store, so two
-/// modules were kept apart only if each embedder handed back the right one;
-/// here the host functions cannot reach any store but their module's.
+/// The module's key-value store belongs to the module: it is handed to
+/// [`ModuleEnv`](crate::ModuleEnv) once, at load, and the `kv-*` host
+/// functions use it unless the context says otherwise. A context may
+/// supply a store for its own call through [`kv`](Self::kv) (the original
+/// runtime asked every context for one, and an embedder ported from it may
+/// keep a store per request or per tenant); the default supplies none. A
+/// store a context hands out is the embedder's to keep apart from other
+/// modules' stores and to limit.
 ///
 /// # Errors
 ///
@@ -61,6 +65,17 @@ pub trait InvocationContext: Send + Sync {
         version: Option<&str>,
         args: Vec<Value>,
     ) -> Result<Value, ContextError>;
+
+    /// The key-value store the `kv-*` host functions of this call use,
+    /// instead of the module's own. `None` (the default): the module's
+    /// store, with the module's limits.
+    ///
+    /// Asked once per host call, so a context may answer differently from
+    /// one call to the next; keep it cheap (clone an `Arc`).
+    fn kv(&self, call: &CallInfo) -> Option<Arc<dyn KvStore>> {
+        let _ = call;
+        None
+    }
 
     /// One piece of the guest's standard output: a line without its
     /// newline, or a chunk of a longer line (see

@@ -32,10 +32,14 @@ fn decode_stored(bytes: &[u8]) -> GuestResult<Value> {
 }
 
 impl HostState {
-    /// The module's store, cloned out: a borrow of `self` held across an
+    /// The store of this host call: the one the call's context supplies,
+    /// or else the module's. Cloned out: a borrow of `self` held across an
     /// await would need `HostState: Sync`, which WASI's state is not.
     fn kv(&self) -> Arc<dyn KvStore> {
-        Arc::clone(self.env().kv())
+        let call = self.active_call();
+        call.ctx
+            .kv(&call.info)
+            .unwrap_or_else(|| Arc::clone(self.env().kv()))
     }
 
     fn check_sql_allowed(&self) -> GuestResult<()> {

@@ -82,7 +82,8 @@
 //!   octal 8).
 //! - **DNS never blocks an async thread**: [`SystemResolver`] looks names up
 //!   on tokio's blocking pool, where the original blocked whichever thread
-//!   loaded the module.
+//!   loaded the module (outside a tokio runtime, where no async thread can
+//!   be blocked, it looks up on the calling thread).
 //! - **Errors name the entry** and its position in the list, and say how to
 //!   fix it.
 //!

@@ -29,25 +29,26 @@ pub trait Resolver: Send + Sync {
 /// The operating system's resolver (`/etc/hosts`, then DNS, as configured),
 /// through [`std::net::ToSocketAddrs`].
 ///
-/// That look-up blocks, so it runs on tokio's blocking pool and an async
-/// worker thread never waits on DNS. It therefore needs a tokio runtime:
-/// called outside one, it fails with an error instead of blocking the caller.
+/// That look-up blocks. Inside a tokio runtime it runs on the blocking
+/// pool, so an async worker thread never waits on DNS. Outside one (a
+/// caller that blocks anyway, such as `Runtime::load_blocking` on a plain
+/// thread) it runs on the calling thread.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemResolver;
+
+fn lookup_blocking(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    (host, port).to_socket_addrs().map(Iterator::collect)
+}
 
 #[async_trait]
 impl Resolver for SystemResolver {
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            io::Error::other("the system resolver runs only inside a tokio runtime")
-        })?;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return lookup_blocking(host, port);
+        };
         let host = host.to_owned();
         runtime
-            .spawn_blocking(move || {
-                (host.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect)
-            })
+            .spawn_blocking(move || lookup_blocking(&host, port))
             .await
             .map_err(io::Error::other)?
     }

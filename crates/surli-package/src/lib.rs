@@ -84,6 +84,6 @@ pub use layout::{
     WASM_ENTRY,
 };
 pub use limits::{PackageLimits, ReadOptions};
-pub use package::Package;
+pub use package::{Package, PackageParts};
 pub use read::read_exports_only;
 pub use write::{PackageWriter, write_package};

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use surli_config::{ConfigWarning, ModuleConfig};
 
 use crate::error::PackageWarning;
@@ -96,6 +97,69 @@ impl Package {
     /// What looked wrong in the package itself, such as skipped entries.
     pub fn warnings(&self) -> &[PackageWarning] {
         &self.warnings
+    }
+}
+
+/// What a [`Package`] is made of, for an embedder that assembles packages
+/// from their pieces ([`Package::from_parts`]) or takes one apart
+/// ([`Package::into_parts`]).
+#[derive(Debug)]
+pub struct PackageParts {
+    /// The module configuration.
+    pub config: ModuleConfig,
+    /// The component.
+    pub wasm: Arc<[u8]>,
+    /// The exported functions.
+    pub exports: ExportsManifest,
+    /// The PNG logo, if any.
+    pub logo: Option<Vec<u8>>,
+    /// The extracted attached directory, if any.
+    pub fs: Option<AttachedFs>,
+}
+
+impl Package {
+    /// A package assembled from its pieces instead of read from a `.surli`
+    /// file, for an embedder that holds them already (the original
+    /// runtime's `SurrealismPackage` is such a set of pieces).
+    ///
+    /// The component must be a component, and a logo a PNG, as in a file;
+    /// the logo is held to the default cap. The pieces are otherwise taken
+    /// as given (the read-time caps are for untrusted archives). There are no package bytes, so
+    /// [`package_sha256`](Self::package_sha256) is the SHA-256 of the
+    /// component, like [`wasm_sha256`](Self::wasm_sha256).
+    ///
+    /// # Errors
+    ///
+    /// [`PackageError::NotAComponent`] or [`PackageError::BadLogo`].
+    pub fn from_parts(parts: PackageParts) -> Result<Self, crate::PackageError> {
+        crate::layout::check_component(&parts.wasm)?;
+        if let Some(logo) = &parts.logo {
+            crate::layout::check_logo(logo, crate::PackageLimits::default().max_logo_bytes)?;
+        }
+        let wasm_sha256: [u8; 32] = Sha256::digest(&parts.wasm).into();
+        Ok(Self {
+            config: parts.config,
+            config_warnings: Vec::new(),
+            wasm: parts.wasm,
+            exports: parts.exports,
+            logo: parts.logo,
+            fs: parts.fs,
+            wasm_sha256,
+            package_sha256: wasm_sha256,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Takes the package apart. The attached directory stays on disk for as
+    /// long as the returned [`AttachedFs`] lives.
+    pub fn into_parts(self) -> PackageParts {
+        PackageParts {
+            config: self.config,
+            wasm: self.wasm,
+            exports: self.exports,
+            logo: self.logo,
+            fs: self.fs,
+        }
     }
 }
 

@@ -60,8 +60,23 @@ pub fn exports_manifest(functions: &[FunctionSignature]) -> ExportsManifest {
 }
 
 /// Instantiates the module once, without `init` (as the official build
-/// tool does), and asks it for every function's signature.
-pub(crate) async fn probe(module: &ModuleInner) -> Result<Vec<FunctionSignature>, CallError> {
+/// tool does), and asks it for every function's signature. `None` when the
+/// module cannot describe itself: the describing exports are optional in
+/// the world, and a module without `list-functions`, `function-args` or
+/// `function-returns` still runs, with its signatures unknown.
+pub(crate) async fn probe(
+    module: &ModuleInner,
+) -> Result<Option<Vec<FunctionSignature>>, CallError> {
+    match describe_all(module).await {
+        Err(CallError::MissingExport { export, .. }) => {
+            tracing::debug!(module = %module.id, export, "the module does not describe itself");
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
+}
+
+async fn describe_all(module: &ModuleInner) -> Result<Vec<FunctionSignature>, CallError> {
     let mut instance = module.new_instance().await?;
     // The probe is never pooled: `init` did not run in it.
     module.counters.instance_discarded();

@@ -185,6 +185,20 @@ pub enum CallError {
     /// The arguments could not be encoded, or the guest's result decoded.
     #[error("{0}")]
     Codec(surli_host::HostError),
+    /// The call was made from inside a call of the same module (its guest
+    /// reached the embedder through `sql` or `run`, and the embedder called
+    /// the module again) while every instance the module may have is held
+    /// by calls further up that same chain: waiting for one would never
+    /// end. Nothing ran; the module serves other callers as before.
+    #[error(
+        "module {module} was called from inside its own call while all {pool_size} of its          instances are held by that call chain: waiting would never end (raise max_pool_size,          or do not call the module from itself)"
+    )]
+    Reentrant {
+        /// `organisation/name@version`.
+        module: String,
+        /// The module's pool size, all of it held by the chain.
+        pool_size: usize,
+    },
     /// The module has no such export (`function-args` and friends are
     /// optional in the world).
     #[error("module {module} does not export `{export}`")]
@@ -200,7 +214,7 @@ impl CallError {
     /// A short, stable name for the kind of failure, for machines (logs,
     /// metrics, the CLI's `{"err": …, "kind": …}` lines): `guest`,
     /// `timeout`, `out_of_memory`, `trap`, `instantiation`, `init_failed`,
-    /// `result_too_large`, `codec` or `missing_export`.
+    /// `result_too_large`, `reentrant`, `codec` or `missing_export`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Guest { .. } => "guest",
@@ -210,6 +224,7 @@ impl CallError {
             Self::Instantiation { .. } => "instantiation",
             Self::InitFailed { .. } => "init_failed",
             Self::ResultTooLarge { .. } => "result_too_large",
+            Self::Reentrant { .. } => "reentrant",
             Self::Codec(_) => "codec",
             Self::MissingExport { .. } => "missing_export",
         }

@@ -23,6 +23,8 @@ pub(crate) struct Instance {
     deadline: Deadline,
     /// Calls run in this instance (`init` not included).
     uses: u32,
+    /// Whether `init` ran and succeeded in this instance.
+    initialised: bool,
     /// When the instance last went back to the pool.
     idle_since: Instant,
     /// The name of the function called last, shared with that call's
@@ -95,6 +97,7 @@ impl Instance {
             in_call: false,
             deadline,
             uses: 0,
+            initialised: false,
             idle_since: Instant::now(),
             last_function: None,
         }
@@ -133,6 +136,11 @@ impl Instance {
         self.in_call
     }
 
+    /// Whether `init` ran and succeeded in this instance.
+    pub(crate) fn is_initialised(&self) -> bool {
+        self.initialised
+    }
+
     /// Both halves at once, for calls that need the exports and the store.
     pub(crate) fn parts(&mut self) -> (&GuestExports, &mut Store<HostState>) {
         (&self.exports, &mut self.store)
@@ -158,7 +166,7 @@ impl Instance {
         let call = self
             .exports
             .invoke_bounded(&mut self.store, function, args, max_result);
-        let outcome = guard(module, limit, call).await;
+        let outcome = crate::chain::within(module.chain_id(), guard(module, limit, call)).await;
         // When the guard fired the guest was stopped midway: `in_call`
         // stays set so the instance can never be pooled again.
         self.in_call = outcome.is_err();
@@ -187,12 +195,15 @@ impl Instance {
         self.prepare(module, ctx, info, limit);
         self.in_call = true;
         let call = self.exports.init(&mut self.store);
-        let outcome = guard(module, limit, call).await;
+        let outcome = crate::chain::within(module.chain_id(), guard(module, limit, call)).await;
         self.in_call = outcome.is_err();
         self.store.data_mut().clear_call();
         match outcome {
             Err(stopped) => Err(stopped.to_string()),
-            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Ok(()))) => {
+                self.initialised = true;
+                Ok(())
+            }
             Ok(Ok(Err(message))) => Err(message),
             Ok(Err(error)) => Err(self.classify(error, limit).to_string()),
         }

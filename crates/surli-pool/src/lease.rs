@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use surli_host::InvocationContext;
+use surli_host::{CallInfo, InvocationContext};
 use surrealdb_types::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -95,6 +95,41 @@ impl Lease {
         let outcome = self.invoke(function, args, timeout).await;
         tally.finish(&outcome);
         outcome
+    }
+
+    /// Runs the module's `init` in the leased instance, under this lease's
+    /// context, if it has not run there yet: for a lease taken with
+    /// [`Module::lease_uninitialised`]. Leases from [`Module::lease`] hold
+    /// initialised instances already, so this does nothing for them.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::InitFailed`] when `init` returns an error, traps or runs
+    /// out of time; the instance is discarded, and the next call on the
+    /// lease gets a new, initialised one.
+    pub async fn init(&mut self) -> Result<(), CallError> {
+        let inner = &self.module.inner;
+        let Some(instance) = self.instance.as_mut() else {
+            // The last instance broke; the next call makes an initialised one.
+            return Ok(());
+        };
+        if instance.is_initialised() {
+            return Ok(());
+        }
+        let info = CallInfo::init(Arc::clone(inner.env.module()));
+        match instance.run_init(inner, Arc::clone(&self.ctx), info).await {
+            Ok(()) => Ok(()),
+            Err(message) => {
+                self.instance = None;
+                inner.counters.instance_discarded();
+                inner.counters.init_failed();
+                Err(CallError::InitFailed {
+                    module: inner.id.clone(),
+                    message,
+                    remembered: false,
+                })
+            }
+        }
     }
 
     pub(crate) async fn invoke(

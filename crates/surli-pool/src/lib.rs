@@ -22,6 +22,7 @@
 //! fired ([`TimeoutLimit`]) and how it was noticed ([`TimeoutWatch`]).
 #![deny(missing_docs)]
 
+mod chain;
 mod describe;
 mod error;
 mod instance;

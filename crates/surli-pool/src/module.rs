@@ -146,6 +146,8 @@ pub(crate) struct ModuleInner {
     pub(crate) init_context: Arc<dyn InvocationContext>,
     pub(crate) init_failure: Mutex<Option<InitFailure>>,
     pub(crate) signatures: Vec<FunctionSignature>,
+    /// Whether the module answered the describing exports at load.
+    pub(crate) described: bool,
     pub(crate) isolation: Isolation,
 }
 
@@ -175,12 +177,23 @@ pub(crate) struct InitFailure {
 const FIRST_INIT_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_INIT_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Where a load runs the compiler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoadMode {
+    /// On tokio's blocking pool, awaited: the caller is an async task.
+    Async,
+    /// On the calling thread: the caller asked to block
+    /// ([`Runtime::load_blocking`](crate::Runtime::load_blocking)).
+    Blocking,
+}
+
 impl Module {
     pub(crate) async fn load(
         runtime: Arc<RuntimeInner>,
         package: Package,
         options: ModuleOptions,
         strict_exports: bool,
+        mode: LoadMode,
     ) -> Result<Self, LoadError> {
         let config = package.config().clone();
         let id = module_id(&config);
@@ -215,15 +228,19 @@ impl Module {
         let compiling = engine.clone();
         let loader = Arc::clone(&runtime);
         let started = Instant::now();
-        let cached = tokio::task::spawn_blocking(move || {
-            loader.cache.get_or_compile(&compiling, &wasm, &sha)
-        })
-        .await
-        .map_err(|e| LoadError::Task {
-            module: id.clone(),
-            message: e.to_string(),
-        })?
-        .map_err(|error| LoadError::Engine {
+        let compile = move || loader.cache.get_or_compile(&compiling, &wasm, &sha);
+        let compiled = match mode {
+            LoadMode::Async => {
+                tokio::task::spawn_blocking(compile)
+                    .await
+                    .map_err(|e| LoadError::Task {
+                        module: id.clone(),
+                        message: e.to_string(),
+                    })?
+            }
+            LoadMode::Blocking => compile(),
+        };
+        let cached = compiled.map_err(|error| LoadError::Engine {
             module: id.clone(),
             error,
         })?;
@@ -279,19 +296,34 @@ impl Module {
                 .unwrap_or_else(|| Arc::new(NullContext)),
             init_failure: Mutex::new(None),
             signatures: Vec::new(),
+            described: false,
             isolation: options.isolation,
         };
 
         // One instance, without `init`, proves the module instantiates and
         // tells what it really exports; it is not pooled because `init`
         // never ran in it.
-        let signatures = describe::probe(&inner)
+        let probed = describe::probe(&inner)
             .await
             .map_err(|e| LoadError::Instantiation {
                 module: inner.id.clone(),
                 message: e.to_string(),
             })?;
-        let mismatches = describe::compare(inner.package.exports(), &signatures);
+        let described = probed.is_some();
+        let signatures = probed.unwrap_or_else(|| {
+            warnings.push(
+                "the module does not describe its functions (it lacks list-functions, \
+                 function-args or function-returns): calls work, but their signatures are \
+                 known only from exports.toml"
+                    .to_owned(),
+            );
+            Vec::new()
+        });
+        let mismatches = if described {
+            describe::compare(inner.package.exports(), &signatures)
+        } else {
+            Vec::new()
+        };
         if !mismatches.is_empty() && strict_exports {
             return Err(LoadError::ExportsMismatch {
                 module: inner.id,
@@ -307,6 +339,7 @@ impl Module {
             tracing::warn!(module = %inner.id, "{warning}");
         }
         inner.signatures = signatures;
+        inner.described = described;
         inner.warnings = warnings;
         Ok(Self {
             inner: Arc::new(inner),
@@ -341,9 +374,18 @@ impl Module {
 
     /// The module's functions as the module itself reports them (asked once
     /// at load). The live module is the authority; `exports.toml` is only a
-    /// cheap preview of this.
+    /// cheap preview of this. Empty when the module cannot describe itself
+    /// (see [`Module::is_described`]).
     pub fn functions(&self) -> &[FunctionSignature] {
         &self.inner.signatures
+    }
+
+    /// Whether the module described its functions at load. The describing
+    /// exports (`list-functions`, `function-args`, `function-returns`) are
+    /// optional: a module without them loads and runs, and its signatures
+    /// are known only from `exports.toml`.
+    pub fn is_described(&self) -> bool {
+        self.inner.described
     }
 
     /// The module's KV store.
@@ -431,16 +473,23 @@ impl Module {
         self.lease_uncounted(ctx).await
     }
 
+    /// Takes a new instance on which `init` has *not* run, for a caller
+    /// that wants to decide: it may call [`Lease::init`] first, or call the
+    /// module's functions (or nothing) without it, as the original runtime's
+    /// `new_controller` allowed (`surreal module build` describes a module
+    /// that way). The instance is never pooled unless `init` ran in it.
+    pub async fn lease_uninitialised(
+        &self,
+        ctx: Arc<dyn InvocationContext>,
+    ) -> Result<Lease, CallError> {
+        let permit = self.inner.permit().await?;
+        let instance = self.inner.new_instance().await?;
+        Ok(Lease::new(self.clone(), instance, permit, ctx))
+    }
+
     async fn lease_uncounted(&self, ctx: Arc<dyn InvocationContext>) -> Result<Lease, CallError> {
         let inner = &self.inner;
-        // The semaphore is never closed, so acquiring can only wait.
-        let permit = Arc::clone(&inner.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| CallError::Instantiation {
-                module: inner.id.clone(),
-                message: "the module's pool is closed".to_owned(),
-            })?;
+        let permit = inner.permit().await?;
         let pooled = inner.take_idle();
         let instance = match pooled {
             Some(instance) => {
@@ -454,6 +503,32 @@ impl Module {
 }
 
 impl ModuleInner {
+    /// This module's key in the task's call chain.
+    pub(crate) fn chain_id(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// A permit to check out an instance: waits for one, unless calls of
+    /// this module further up the caller's own chain hold them all, in
+    /// which case waiting would never end.
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, CallError> {
+        let pool_size = self.limits.pool_size.value.get();
+        if crate::chain::held_by_caller(self.chain_id()) >= pool_size {
+            return Err(CallError::Reentrant {
+                module: self.id.clone(),
+                pool_size,
+            });
+        }
+        // The semaphore is never closed, so acquiring can only wait.
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| CallError::Instantiation {
+                module: self.id.clone(),
+                message: "the module's pool is closed".to_owned(),
+            })
+    }
+
     /// A fresh instance, not yet initialised: from the engine's pool, or,
     /// when the pool has no free slot, allocated on demand on the engine's
     /// overflow twin.
@@ -648,7 +723,11 @@ impl ModuleInner {
     /// Under [`Isolation::FreshPerCall`] (a lease that made no call) and
     /// once an instance is spent, it is retired instead.
     pub(crate) fn return_instance(&self, mut instance: Instance) {
-        if self.isolation == Isolation::FreshPerCall || self.is_spent(&instance) {
+        // The pool holds only instances whose `init` ran.
+        if self.isolation == Isolation::FreshPerCall
+            || self.is_spent(&instance)
+            || !instance.is_initialised()
+        {
             self.counters.instance_retired();
             return;
         }

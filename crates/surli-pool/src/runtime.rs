@@ -16,7 +16,7 @@ use surli_net::{Resolver, SystemResolver};
 use surli_package::Package;
 
 use crate::error::LoadError;
-use crate::module::{Module, ModuleOptions};
+use crate::module::{LoadMode, Module, ModuleOptions};
 
 /// How a [`Runtime`] runs its modules.
 #[derive(Clone)]
@@ -252,7 +252,40 @@ impl Runtime {
         options: ModuleOptions,
     ) -> Result<Module, LoadError> {
         let strict = self.inner.options.strict_exports;
-        Module::load(Arc::clone(&self.inner), package, options, strict).await
+        Module::load(
+            Arc::clone(&self.inner),
+            package,
+            options,
+            strict,
+            LoadMode::Async,
+        )
+        .await
+    }
+
+    /// [`Runtime::load_with`] for callers that cannot await: it compiles on
+    /// the calling thread and returns the loaded module, as the original
+    /// runtime's synchronous `Runtime::new` did.
+    ///
+    /// It needs no tokio runtime and starts none: the few steps that wait
+    /// (looking up `allow_net` host names, the first instance that asks
+    /// the module what it exports) are driven on this thread. Called from
+    /// an async task it does not panic, but it holds that task's worker
+    /// thread for the whole compile (tens of milliseconds to seconds), as
+    /// any blocking call would: prefer [`Runtime::load_with`] there, or call
+    /// this from `spawn_blocking`.
+    pub fn load_blocking(
+        &self,
+        package: Package,
+        options: ModuleOptions,
+    ) -> Result<Module, LoadError> {
+        let strict = self.inner.options.strict_exports;
+        futures_executor::block_on(Module::load(
+            Arc::clone(&self.inner),
+            package,
+            options,
+            strict,
+            LoadMode::Blocking,
+        ))
     }
 }
 
@@ -306,6 +339,7 @@ impl Runtime {
             package,
             ModuleOptions::default(),
             false,
+            LoadMode::Async,
         )
         .await?;
         Ok(module.functions().to_vec())

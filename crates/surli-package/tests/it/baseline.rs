@@ -179,3 +179,42 @@ fn a_large_package_broken_midway_fails_cleanly() {
     let again = Package::from_bytes(&bytes, &ReadOptions::default()).unwrap();
     assert_eq!(again.wasm().len(), 1_586_331);
 }
+
+#[test]
+fn a_package_taken_apart_and_put_back_together_is_the_same_package() {
+    let package = Package::read_file(BASELINE, &ReadOptions::default()).unwrap();
+    let wasm_sha = *package.wasm_sha256();
+    let config = package.config().clone();
+    let exports = package.exports().clone();
+
+    let rebuilt = Package::from_parts(package.into_parts()).unwrap();
+    assert_eq!(rebuilt.config(), &config);
+    assert_eq!(rebuilt.exports(), &exports);
+    assert_eq!(rebuilt.wasm_sha256(), &wasm_sha);
+    // No package bytes: the component's digest stands in for them.
+    assert_eq!(rebuilt.package_sha256(), &wasm_sha);
+    assert_eq!(<[u8; 32]>::from(Sha256::digest(rebuilt.wasm())), wasm_sha);
+}
+
+#[test]
+fn parts_holding_a_core_module_or_a_bad_logo_are_refused() {
+    let package = Package::read_file(BASELINE, &ReadOptions::default()).unwrap();
+    let mut parts = package.into_parts();
+    let component = parts.wasm.clone();
+    parts.wasm = b"\0asm\x01\0\0\0".as_slice().into();
+    let error = Package::from_parts(parts).unwrap_err();
+    assert!(
+        matches!(error, surli_package::PackageError::NotAComponent { .. }),
+        "{error:?}"
+    );
+
+    let package = Package::read_file(BASELINE, &ReadOptions::default()).unwrap();
+    let mut parts = package.into_parts();
+    parts.wasm = component;
+    parts.logo = Some(b"GIF89a".to_vec());
+    let error = Package::from_parts(parts).unwrap_err();
+    assert!(
+        matches!(error, surli_package::PackageError::BadLogo { .. }),
+        "{error:?}"
+    );
+}
