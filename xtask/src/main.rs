@@ -3,7 +3,8 @@
 //! developer or CI runs lives here, in Rust, instead of in shell scripts.
 //!
 //! - `cargo xtask test`: the fixtures, format check, clippy with warnings
-//!   denied, then every test of the workspace. `.ci/run` calls exactly this.
+//!   denied, then every test of the workspace, then the same three for the
+//!   `compat/` workspace (SurrealDB on surli). `.ci/run` calls exactly this.
 //! - `cargo xtask demo`: builds the demo guest with the official SDK, packs
 //!   it, and runs its functions through surli, with timings.
 //! - `cargo xtask fixtures`: builds every fixture guest into
@@ -16,6 +17,9 @@
 //!   fails if the process's memory keeps growing after the first minute.
 //! - `cargo xtask compat`: the fixture packages through surli and through
 //!   the original runtimes of `benches/peer/`, whose answers must agree.
+//! - `cargo xtask surrealdb [--no-original]`: SurrealDB 3.3.5 built against
+//!   the compatibility crate (`compat/`): its tests, then every case through
+//!   it and through the stock SurrealDB with the original 0.6.5, compared.
 //! - `cargo xtask bench [--quick]`: surli, the original runtimes and the
 //!   wasmtime floor measured side by side; one table, a JSON report and
 //!   (full runs) docs/PERFORMANCE.md with its chart.
@@ -29,6 +33,7 @@ mod demo;
 mod fixtures;
 mod fuzz;
 mod soak;
+mod surrealdb;
 mod toolchain;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +76,14 @@ enum Task {
     /// Build the original runtimes under benches/peer/ (release) and check
     /// that they and surli give the same answers on the fixture packages.
     Compat,
+    /// Build SurrealDB 3.3.5 against the compatibility crate (compat/), run
+    /// its tests, then run every case through it and through the stock
+    /// SurrealDB on the original 0.6.5 and compare the answers.
+    Surrealdb {
+        /// Skip the stock build (a cold build of its own).
+        #[arg(long)]
+        no_original: bool,
+    },
     /// Measure surli, the original runtimes and the wasmtime floor on the
     /// demo package, print one table, write target/bench/report.json and
     /// (not with --quick) refresh docs/PERFORMANCE.md and its chart.
@@ -91,6 +104,7 @@ fn main() -> Result<()> {
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
         Task::Soak { minutes } => soak::run(&root, minutes),
         Task::Compat => compat::run(&root),
+        Task::Surrealdb { no_original } => surrealdb::run(&root, !no_original),
         Task::Bench { quick } => bench::run(&root, quick),
     }
 }
@@ -115,6 +129,9 @@ fn test(root: &Path) -> Result<()> {
         ],
     )?;
     step(root, "tests", &["test", "--workspace", "--locked"])?;
+    // SurrealDB 3.3.5 on surli through the compatibility crate: a
+    // workspace of its own (see compat/Cargo.toml for why).
+    surrealdb::test(root)?;
     println!("xtask: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -122,11 +139,16 @@ fn test(root: &Path) -> Result<()> {
 /// Runs one cargo command in the workspace root, showing what runs and how
 /// long it took, and fails with the step's name when it fails.
 fn step(root: &Path, name: &str, args: &[&str]) -> Result<()> {
+    step_in(root, name, args)
+}
+
+/// [`step`] in the workspace at `dir`.
+fn step_in(dir: &Path, name: &str, args: &[&str]) -> Result<()> {
     println!("xtask: {name}: cargo {}", args.join(" "));
     let started = Instant::now();
     let status = Command::new(cargo())
         .args(args)
-        .current_dir(root)
+        .current_dir(dir)
         .status()
         .with_context(|| format!("cannot start cargo for the {name} step"))?;
     if !status.success() {
