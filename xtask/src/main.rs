@@ -115,19 +115,7 @@ fn test(root: &Path) -> Result<()> {
     // than as a failing test.
     fixtures::run(root)?;
     step(root, "format check", &["fmt", "--all", "--check"])?;
-    step(
-        root,
-        "clippy",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
+    step(root, "clippy", CLIPPY)?;
     step(root, "tests", &["test", "--workspace", "--locked"])?;
     // SurrealDB 3.3.5 on surli through the compatibility crate: a
     // workspace of its own (see compat/Cargo.toml for why).
@@ -135,6 +123,17 @@ fn test(root: &Path) -> Result<()> {
     println!("xtask: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
+
+/// Clippy over a whole workspace, every target, warnings denied.
+const CLIPPY: &[&str] = &[
+    "clippy",
+    "--workspace",
+    "--all-targets",
+    "--locked",
+    "--",
+    "-D",
+    "warnings",
+];
 
 /// Runs one cargo command in the workspace root, showing what runs and how
 /// long it took, and fails with the step's name when it fails.

@@ -28,7 +28,7 @@ pub struct SurrealismCapabilities {
     #[serde(default)]
     pub max_memory_bytes: Option<usize>,
     /// The longest one call may run (milliseconds in the file).
-    #[serde(default, with = "millis")]
+    #[serde(default, with = "surli::config::millis")]
     pub max_execution_time: Option<Duration>,
     /// The most instances of the module checked out at once.
     #[serde(default)]
@@ -85,7 +85,13 @@ pub enum FunctionTargets {
 impl FunctionTargets {
     /// Whether the fully qualified function `fnc` is allowed.
     pub fn allows(&self, fnc: &str) -> bool {
-        self.to_surli().allows(fnc)
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Some(patterns) => patterns
+                .iter()
+                .any(|pattern| surli::config::pattern_matches(pattern, fnc)),
+        }
     }
 
     pub(crate) fn to_surli(&self) -> surli::config::FunctionTargets {
@@ -105,49 +111,16 @@ impl FunctionTargets {
     }
 }
 
+// Read and written as surli reads and writes the same key.
 impl Serialize for FunctionTargets {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::None => serializer.collect_seq(std::iter::empty::<&str>()),
-            Self::All => serializer.collect_seq(["*"]),
-            Self::Some(patterns) => serializer.collect_seq(patterns),
-        }
+        self.to_surli().serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for FunctionTargets {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let patterns = Vec::<String>::deserialize(deserializer)?;
-        Ok(if patterns.is_empty() {
-            Self::None
-        } else if patterns.iter().any(|p| p == "*") {
-            Self::All
-        } else {
-            Self::Some(patterns)
-        })
-    }
-}
-
-/// Durations as whole milliseconds, as `surrealism.toml` writes them.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        value: &Option<Duration>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(d) => s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+        surli::config::FunctionTargets::deserialize(deserializer).map(|t| Self::from_surli(&t))
     }
 }
 

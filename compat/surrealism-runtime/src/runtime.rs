@@ -37,6 +37,7 @@ use surli::{Module, ModuleOptions, RuntimeOptions, ServerLimits};
 use surrealism_types::err::{SurrealismError, SurrealismResult};
 
 use crate::bridge::Bridge;
+use crate::capabilities::SurrealismCapabilities;
 use crate::config::{AbiVersion, SurrealismConfig};
 use crate::controller::Controller;
 use crate::errors::{from_call, from_load, other};
@@ -70,7 +71,7 @@ struct Limits {
 
 impl Limits {
     fn merge(
-        module: &crate::capabilities::SurrealismCapabilities,
+        module: &SurrealismCapabilities,
         server_pool_size: usize,
         server_max_memory: Option<usize>,
         server_max_execution_time: Option<Duration>,
@@ -113,13 +114,12 @@ impl Limits {
     }
 
     /// The module's capabilities with these limits written in, for surli.
-    fn apply(&self, caps: &mut surli::config::Capabilities) {
-        let widen = |v: usize| Some(u64::try_from(v).unwrap_or(u64::MAX));
-        caps.max_pool_size = widen(self.pool_size);
-        caps.max_memory_bytes = widen(self.max_memory_bytes);
+    fn apply(&self, caps: &mut SurrealismCapabilities) {
+        caps.max_pool_size = Some(self.pool_size);
+        caps.max_memory_bytes = Some(self.max_memory_bytes);
         caps.max_execution_time = Some(self.max_execution_time);
-        caps.max_kv_entries = widen(self.max_kv_entries);
-        caps.max_kv_value_bytes = widen(self.max_kv_value_bytes);
+        caps.max_kv_entries = Some(self.max_kv_entries);
+        caps.max_kv_value_bytes = Some(self.max_kv_value_bytes);
     }
 }
 
@@ -162,12 +162,15 @@ impl Runtime {
     /// Compiles the package's module and prepares its pool. Expensive (it
     /// compiles, unless this process compiled the same component before):
     /// do it once and share the result. It blocks the calling thread while
-    /// it compiles, needs no async runtime, and never panics inside one.
+    /// it compiles, needs no async runtime, and does not panic inside a
+    /// tokio one.
     ///
     /// The `server_*` values are the embedder's ceilings: the module's own
     /// limits can only narrow them. Where one is `None`, surli's default
     /// ceiling holds (256 MiB of memory, 10 s per call, 100,000 KV entries
-    /// of up to 1 MiB each) instead of no limit at all.
+    /// of up to 1 MiB each) instead of no limit at all, and a module asking
+    /// for more than that gets the default: pass a larger ceiling to allow
+    /// it. The module is untrusted; only the embedder raises limits.
     pub fn new(
         package: SurrealismPackage,
         server_pool_size: usize,
@@ -198,10 +201,9 @@ impl Runtime {
             Some(limits.max_kv_value_bytes),
         ));
 
-        let mut surli_package = package.into_surli()?;
-        let mut parts = surli_package.into_parts();
-        limits.apply(&mut parts.config.capabilities);
-        surli_package = surli::Package::from_parts(parts).map_err(other)?;
+        let mut package = package;
+        limits.apply(&mut package.config.capabilities);
+        let surli_package = package.into_surli()?;
         let options = ModuleOptions {
             kv: Some(kv_store.shared()),
             ..ModuleOptions::default()
@@ -254,22 +256,7 @@ impl Runtime {
         &self,
         context: Box<dyn InvocationContext>,
     ) -> SurrealismResult<Controller> {
-        let bridge = Bridge::new(
-            Arc::clone(&self.config),
-            Arc::clone(&self.kv_store),
-            context,
-        );
-        let lease = self
-            .module
-            .lease(Arc::clone(&bridge) as Arc<dyn surli::InvocationContext>)
-            .await
-            .map_err(|e| from_call(e, None, Some(self.limits.max_execution_time)))?;
-        Ok(Controller::new(
-            lease,
-            bridge,
-            self.module.clone(),
-            self.limits.max_execution_time,
-        ))
+        self.controller(context, Initialised::Yes).await
     }
 
     /// Hands a controller back. Its context is cleared; a healthy instance
@@ -303,16 +290,26 @@ impl Runtime {
         &self,
         context: Box<dyn InvocationContext>,
     ) -> SurrealismResult<Controller> {
+        self.controller(context, Initialised::No).await
+    }
+
+    /// A controller with `context` installed on a lease of the module.
+    async fn controller(
+        &self,
+        context: Box<dyn InvocationContext>,
+        initialised: Initialised,
+    ) -> SurrealismResult<Controller> {
         let bridge = Bridge::new(
             Arc::clone(&self.config),
             Arc::clone(&self.kv_store),
             context,
         );
-        let lease = self
-            .module
-            .lease_uninitialised(Arc::clone(&bridge) as Arc<dyn surli::InvocationContext>)
-            .await
-            .map_err(|e| from_call(e, None, Some(self.limits.max_execution_time)))?;
+        let ctx = Arc::clone(&bridge) as Arc<dyn surli::InvocationContext>;
+        let lease = match initialised {
+            Initialised::Yes => self.module.lease(ctx).await,
+            Initialised::No => self.module.lease_uninitialised(ctx).await,
+        }
+        .map_err(|e| from_call(e, None, Some(self.limits.max_execution_time)))?;
         Ok(Controller::new(
             lease,
             bridge,
@@ -322,11 +319,16 @@ impl Runtime {
     }
 }
 
+/// Whether a new controller's instance has run `init`.
+enum Initialised {
+    Yes,
+    No,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::capabilities::SurrealismCapabilities;
 
     #[test]
     fn no_server_ceiling_means_surlis_default_and_the_smaller_side_wins() {

@@ -61,7 +61,10 @@ fn family(function: &str) -> &str {
         .map_or(function, |(family, _)| family)
 }
 
-fn pattern_matches(pattern: &str, function: &str) -> bool {
+/// Whether one `allow_functions` pattern (`family`, `family::*` or
+/// `family::name`) allows the fully qualified `function`, by the original's
+/// rules: what [`FunctionTargets::allows`] applies to each pattern.
+pub fn pattern_matches(pattern: &str, function: &str) -> bool {
     if let Some(wanted) = pattern.strip_suffix("::*") {
         return family(function) == wanted;
     }

@@ -49,7 +49,7 @@ mod model;
 mod parse;
 
 pub use error::{ConfigError, ConfigWarning, UnknownKey};
-pub use functions::FunctionTargets;
+pub use functions::{FunctionTargets, pattern_matches};
 pub use limits::{EffectiveLimits, Limit, LimitSource, MergedLimits, ServerLimits};
-pub use model::{AbiVersion, Attach, Capabilities, ModuleConfig, PackageMeta, Target};
+pub use model::{AbiVersion, Attach, Capabilities, ModuleConfig, PackageMeta, Target, millis};
 pub use parse::{ParseOptions, ParsedConfig};

@@ -214,15 +214,16 @@ impl Default for Capabilities {
 }
 
 /// `max_execution_time` is an integer of milliseconds on disk.
-mod millis {
+/// `Option<Duration>` as whole milliseconds, as `surrealism.toml` writes
+/// `max_execution_time`; for `#[serde(with = "surli_config::millis")]` in
+/// other models of the file.
+pub mod millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
-        value: &Option<Duration>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    /// Writes the duration as whole milliseconds (saturating), or none.
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             // Durations here come from u64 milliseconds, so they fit; saturate
             // rather than fail for one built by hand.
@@ -231,9 +232,8 @@ mod millis {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
+    /// Reads whole milliseconds, or none.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }

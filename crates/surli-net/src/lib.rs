@@ -80,10 +80,11 @@
 //! - A host that **ends in a number** (`127.1`, `010.0.0.1`) is refused; the
 //!   original's URL parser silently read it as IPv4 shorthand (`010` as
 //!   octal 8).
-//! - **DNS never blocks an async thread**: [`SystemResolver`] looks names up
+//! - **DNS never blocks a tokio worker**: [`SystemResolver`] looks names up
 //!   on tokio's blocking pool, where the original blocked whichever thread
-//!   loaded the module (outside a tokio runtime, where no async thread can
-//!   be blocked, it looks up on the calling thread).
+//!   loaded the module. Outside a tokio runtime, or for a caller that blocks
+//!   anyway ([`Resolver::resolve_blocking`]), it looks up on the calling
+//!   thread.
 //! - **Errors name the entry** and its position in the list, and say how to
 //!   fix it.
 //!

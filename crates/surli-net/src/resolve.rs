@@ -24,15 +24,23 @@ pub trait Resolver: Send + Sync {
     /// The addresses of `host`. `port` is the port written in the entry, or
     /// 80 when none was; the ports of the returned addresses are ignored.
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>>;
+
+    /// The same look-up on the calling thread, for a caller that blocks
+    /// anyway (a synchronous load): `None` when this resolver cannot, and
+    /// the caller awaits [`resolve`](Self::resolve) instead.
+    fn resolve_blocking(&self, host: &str, port: u16) -> Option<io::Result<Vec<SocketAddr>>> {
+        let _ = (host, port);
+        None
+    }
 }
 
 /// The operating system's resolver (`/etc/hosts`, then DNS, as configured),
 /// through [`std::net::ToSocketAddrs`].
 ///
 /// That look-up blocks. Inside a tokio runtime it runs on the blocking
-/// pool, so an async worker thread never waits on DNS. Outside one (a
-/// caller that blocks anyway, such as `Runtime::load_blocking` on a plain
-/// thread) it runs on the calling thread.
+/// pool, so a tokio worker thread never waits on DNS. Outside one, and
+/// through [`Resolver::resolve_blocking`] (for a caller that blocks anyway,
+/// such as `Runtime::load_blocking`), it runs on the calling thread.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemResolver;
 
@@ -51,6 +59,10 @@ impl Resolver for SystemResolver {
             .spawn_blocking(move || lookup_blocking(&host, port))
             .await
             .map_err(io::Error::other)?
+    }
+
+    fn resolve_blocking(&self, host: &str, port: u16) -> Option<io::Result<Vec<SocketAddr>>> {
+        Some(lookup_blocking(host, port))
     }
 }
 

@@ -63,13 +63,20 @@ pub fn exports_manifest(functions: &[FunctionSignature]) -> ExportsManifest {
 /// tool does), and asks it for every function's signature. `None` when the
 /// module cannot describe itself: the describing exports are optional in
 /// the world, and a module without `list-functions`, `function-args` or
-/// `function-returns` still runs, with its signatures unknown.
+/// `function-returns`, or one of whose describing exports answers with an
+/// error, still runs, with its signatures unknown.
 pub(crate) async fn probe(
     module: &ModuleInner,
 ) -> Result<Option<Vec<FunctionSignature>>, CallError> {
     match describe_all(module).await {
         Err(CallError::MissingExport { export, .. }) => {
             tracing::debug!(module = %module.id, export, "the module does not describe itself");
+            Ok(None)
+        }
+        // A describing export that answers with an error: the module runs
+        // (the original never asked at load), its signatures are unknown.
+        Err(CallError::Guest { message }) => {
+            tracing::debug!(module = %module.id, %message, "the module refused to describe itself");
             Ok(None)
         }
         other => other.map(Some),

@@ -191,7 +191,9 @@ pub enum CallError {
     /// by calls further up that same chain: waiting for one would never
     /// end. Nothing ran; the module serves other callers as before.
     #[error(
-        "module {module} was called from inside its own call while all {pool_size} of its          instances are held by that call chain: waiting would never end (raise max_pool_size,          or do not call the module from itself)"
+        "module {module} was called from inside its own call while all {pool_size} of its \
+         instances are held by that call chain: waiting would never end (raise max_pool_size, \
+         or do not call the module from itself)"
     )]
     Reentrant {
         /// `organisation/name@version`.

@@ -17,8 +17,8 @@ use crate::stats::Counters;
 /// Dropping the lease returns a healthy instance to the pool. An instance
 /// that trapped, timed out or ran out of memory is discarded at once (the
 /// next call on the lease gets a fresh one), and one whose call future was
-/// dropped midway is discarded when the lease drops: a broken instance can
-/// never be pooled. Between calls the instance holds no context.
+/// dropped midway is discarded before the lease's next call or when the
+/// lease drops: a broken instance is never called again nor pooled. Between calls the instance holds no context.
 pub struct Lease {
     module: Module,
     instance: Option<Instance>,
@@ -108,6 +108,7 @@ impl Lease {
     /// out of time; the instance is discarded, and the next call on the
     /// lease gets a new, initialised one.
     pub async fn init(&mut self) -> Result<(), CallError> {
+        self.discard_if_abandoned();
         let inner = &self.module.inner;
         let Some(instance) = self.instance.as_mut() else {
             // The last instance broke; the next call makes an initialised one.
@@ -132,12 +133,23 @@ impl Lease {
         }
     }
 
+    /// Throws away the instance if a call in it was abandoned midway (its
+    /// future dropped): its guest state is unknown, so the lease's next
+    /// call gets a new instance.
+    fn discard_if_abandoned(&mut self) {
+        if self.instance.as_ref().is_some_and(Instance::in_call) {
+            self.instance = None;
+            self.module.inner.counters.instance_discarded();
+        }
+    }
+
     pub(crate) async fn invoke(
         &mut self,
         function: Option<&str>,
         args: &[u8],
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallError> {
+        self.discard_if_abandoned();
         let inner = &self.module.inner;
         let instance = match self.instance.as_mut() {
             Some(instance) => instance,

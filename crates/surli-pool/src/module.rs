@@ -212,7 +212,7 @@ impl Module {
             .collect();
         let limits = merged.limits;
 
-        let net = resolve_net(&runtime, &config, &id).await?;
+        let net = resolve_net(&runtime, &config, &id, mode).await?;
         let kv = options
             .kv
             .unwrap_or_else(|| Arc::new(MemoryKvStore::new(kv_limits(&limits))));
@@ -312,17 +312,27 @@ impl Module {
         let described = probed.is_some();
         let signatures = probed.unwrap_or_else(|| {
             warnings.push(
-                "the module does not describe its functions (it lacks list-functions, \
-                 function-args or function-returns): calls work, but their signatures are \
+                "the module does not describe its functions (list-functions, function-args or \
+                 function-returns is missing or refused): calls work, but their signatures are \
                  known only from exports.toml"
                     .to_owned(),
             );
             Vec::new()
         });
-        let mismatches = if described {
-            describe::compare(inner.package.exports(), &signatures)
-        } else {
+        let listed = &inner.package.exports().functions;
+        let mismatches = if !described {
             Vec::new()
+        } else if listed.is_empty() && !strict_exports && !signatures.is_empty() {
+            // A build tool describing a module before it writes
+            // exports.toml loads it with an empty one: one line says so,
+            // rather than one per function.
+            warnings.push(format!(
+                "exports.toml lists no functions; the module exports {}",
+                signatures.len()
+            ));
+            Vec::new()
+        } else {
+            describe::compare(inner.package.exports(), &signatures)
         };
         if !mismatches.is_empty() && strict_exports {
             return Err(LoadError::ExportsMismatch {
@@ -773,15 +783,35 @@ async fn resolve_net(
     runtime: &RuntimeInner,
     config: &ModuleConfig,
     id: &str,
+    mode: LoadMode,
 ) -> Result<NetAllowList, LoadError> {
     let net_error = |error| LoadError::Net {
         module: id.to_owned(),
         error,
     };
     let entries = parse_entries(&config.capabilities.allow_net).map_err(net_error)?;
-    NetAllowList::resolve(&entries, runtime.options.resolver.as_ref())
-        .await
-        .map_err(net_error)
+    let resolver = runtime.options.resolver.as_ref();
+    let resolved = match mode {
+        LoadMode::Async => NetAllowList::resolve(&entries, resolver).await,
+        // A blocking load may itself run on tokio's blocking pool: queueing
+        // the look-ups there too could wait for a thread that never frees.
+        LoadMode::Blocking => NetAllowList::resolve(&entries, &OnThisThread(resolver)).await,
+    };
+    resolved.map_err(net_error)
+}
+
+/// A resolver that looks up on the calling thread when the one it wraps
+/// can, for blocking loads.
+struct OnThisThread<'a>(&'a dyn surli_net::Resolver);
+
+#[surli_net::async_trait]
+impl surli_net::Resolver for OnThisThread<'_> {
+    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        match self.0.resolve_blocking(host, port) {
+            Some(addrs) => addrs,
+            None => self.0.resolve(host, port).await,
+        }
+    }
 }
 
 /// The KV limits of a module with effective limits `limits`.

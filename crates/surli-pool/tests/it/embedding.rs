@@ -154,8 +154,9 @@ async fn an_uninitialised_lease_runs_init_only_when_asked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_init_that_fails_on_a_lease_is_a_typed_error_and_the_lease_recovers() {
+async fn an_init_that_fails_on_a_lease_is_a_typed_error_and_its_instance_is_discarded() {
     let module = runtime().load(package("badinit")).await.unwrap();
+    let discarded_before = module.stats().instances_discarded;
     let mut lease = module
         .lease_uninitialised(Arc::new(NullContext))
         .await
@@ -171,7 +172,87 @@ async fn an_init_that_fails_on_a_lease_is_a_typed_error_and_the_lease_recovers()
         ),
         "{error:?}"
     );
-    assert_eq!(module.stats().init_failures, 1);
+    let stats = module.stats();
+    assert_eq!(stats.init_failures, 1);
+    assert_eq!(stats.instances_discarded, discarded_before + 1);
+    drop(lease);
+    assert_eq!(module.idle_instances(), 0);
+}
+
+/// A context whose `run` never answers.
+struct Stall;
+
+#[async_trait::async_trait]
+impl InvocationContext for Stall {
+    async fn sql(&self, _: &CallInfo, _: &str, _: Object) -> Result<Value, ContextError> {
+        std::future::pending().await
+    }
+
+    async fn run(
+        &self,
+        _: &CallInfo,
+        _: &str,
+        _: Option<&str>,
+        _: Vec<Value>,
+    ) -> Result<Value, ContextError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_whose_call_was_abandoned_calls_again_in_a_new_instance() {
+    let module = runtime().load(package("hostcalls")).await.unwrap();
+    let mut lease = module.lease(Arc::new(Stall)).await.unwrap();
+    // Something left in the instance, then a call abandoned midway: the
+    // guest waits in a host call that never answers, and the caller gives
+    // up on it, dropping the call's future.
+    assert_eq!(
+        lease.call(Some("swap_static"), vec![int(7)]).await.unwrap(),
+        int(0)
+    );
+    let args = vec![
+        text("string::len"),
+        Value::None,
+        Value::Array(Vec::<Value>::new().into()),
+    ];
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        lease.call(Some("run"), args),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the call was meant to stall");
+    let discarded_before = module.stats().instances_discarded;
+    // The next call on the lease runs in a new instance, which holds
+    // nothing the abandoned one left.
+    assert_eq!(
+        lease.call(Some("swap_static"), vec![int(9)]).await.unwrap(),
+        int(0),
+        "the abandoned instance was called again"
+    );
+    assert_eq!(module.stats().instances_discarded, discarded_before + 1);
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_exports_manifest_is_one_warning_not_one_per_function() {
+    // As a build tool loads a module before it writes exports.toml.
+    let original = package("demo");
+    let empty = surli_package::ExportsManifest::default();
+    let bytes = surli_package::PackageWriter::new(original.config(), original.wasm(), &empty)
+        .to_bytes()
+        .unwrap();
+    let package =
+        surli_package::Package::from_bytes(&bytes, &surli_package::ReadOptions::default()).unwrap();
+    let module = runtime().load(package).await.unwrap();
+    let about_exports: Vec<&String> = module
+        .warnings()
+        .iter()
+        .filter(|w| w.contains("exports.toml"))
+        .collect();
+    assert_eq!(about_exports.len(), 1, "{about_exports:?}");
+    assert!(
+        about_exports[0].contains("lists no functions"),
+        "{about_exports:?}"
+    );
+    assert!(!module.functions().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
