@@ -319,20 +319,10 @@ impl Module {
             );
             Vec::new()
         });
-        let listed = &inner.package.exports().functions;
-        let mismatches = if !described {
-            Vec::new()
-        } else if listed.is_empty() && !strict_exports && !signatures.is_empty() {
-            // A build tool describing a module before it writes
-            // exports.toml loads it with an empty one: one line says so,
-            // rather than one per function.
-            warnings.push(format!(
-                "exports.toml lists no functions; the module exports {}",
-                signatures.len()
-            ));
-            Vec::new()
-        } else {
+        let mismatches = if described {
             describe::compare(inner.package.exports(), &signatures)
+        } else {
+            Vec::new()
         };
         if !mismatches.is_empty() && strict_exports {
             return Err(LoadError::ExportsMismatch {

@@ -139,8 +139,7 @@ async fn a_guest_built_with_sdk_0_6_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_toml_disagreeing_with_the_module_warns_or_refuses_when_strict() {
     // The demo guest's package with one function missing from
-    // exports.toml. (An empty exports.toml is one warning of its own: see
-    // embedding::an_empty_exports_manifest_is_one_warning_not_one_per_function.)
+    // exports.toml (surli-cli's check tests an empty one).
     let original = package("demo");
     let mut partial = original.exports().clone();
     partial.functions.remove(0);

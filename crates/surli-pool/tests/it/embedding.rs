@@ -232,30 +232,6 @@ async fn a_lease_whose_call_was_abandoned_calls_again_in_a_new_instance() {
     assert_eq!(module.stats().instances_discarded, discarded_before + 1);
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_exports_manifest_is_one_warning_not_one_per_function() {
-    // As a build tool loads a module before it writes exports.toml.
-    let original = package("demo");
-    let empty = surli_package::ExportsManifest::default();
-    let bytes = surli_package::PackageWriter::new(original.config(), original.wasm(), &empty)
-        .to_bytes()
-        .unwrap();
-    let package =
-        surli_package::Package::from_bytes(&bytes, &surli_package::ReadOptions::default()).unwrap();
-    let module = runtime().load(package).await.unwrap();
-    let about_exports: Vec<&String> = module
-        .warnings()
-        .iter()
-        .filter(|w| w.contains("exports.toml"))
-        .collect();
-    assert_eq!(about_exports.len(), 1, "{about_exports:?}");
-    assert!(
-        about_exports[0].contains("lists no functions"),
-        "{about_exports:?}"
-    );
-    assert!(!module.functions().is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_module_that_does_not_describe_itself_loads_and_runs() {
     let module = runtime().load(package("invoke-only")).await.unwrap();
     assert!(!module.is_described());
