@@ -51,19 +51,9 @@ fn enforced() -> bool {
 }
 
 impl Default for SurrealismCapabilities {
+    /// The defaults of a `[capabilities]` table with no keys: surli's.
     fn default() -> Self {
-        Self {
-            allow_scripting: false,
-            allow_arbitrary_queries: false,
-            allow_functions: FunctionTargets::None,
-            allow_net: Vec::new(),
-            max_memory_bytes: None,
-            max_execution_time: None,
-            max_pool_size: None,
-            max_kv_entries: None,
-            max_kv_value_bytes: None,
-            strict_timeout: true,
-        }
+        Self::from_surli(&surli::config::Capabilities::default())
     }
 }
 
