@@ -134,6 +134,9 @@ impl SurrealismCapabilities {
             max_pool_size: widen(self.max_pool_size),
             max_kv_entries: widen(self.max_kv_entries),
             max_kv_value_bytes: widen(self.max_kv_value_bytes),
+            // 0.6.5's model has no such key; the store the runtime hands
+            // surli carries its own bound (see `Limits`).
+            max_kv_bytes: None,
             strict_timeout: self.strict_timeout,
         }
     }

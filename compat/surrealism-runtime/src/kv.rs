@@ -77,11 +77,23 @@ impl BTreeMapStore {
     /// An empty store holding at most `max_entries` keys, each value
     /// encoding to at most `max_value_bytes`.
     pub fn with_limits(max_entries: Option<usize>, max_value_bytes: Option<usize>) -> Self {
+        Self::bounded(max_entries, max_value_bytes, None)
+    }
+
+    /// [`with_limits`](Self::with_limits), also holding the keys' and
+    /// values' bytes together to `max_bytes`: the store a runtime gives its
+    /// module (0.6.5's API has no way to say it, so surli's ceiling holds).
+    pub(crate) fn bounded(
+        max_entries: Option<usize>,
+        max_value_bytes: Option<usize>,
+        max_bytes: Option<u64>,
+    ) -> Self {
         let widen = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         Self {
             inner: Arc::new(MemoryKvStore::new(KvLimits {
                 max_entries: max_entries.map(widen),
                 max_value_bytes: max_value_bytes.map(widen),
+                max_bytes,
                 max_key_bytes: MAX_KV_KEY_BYTES,
                 ..KvLimits::default()
             })),

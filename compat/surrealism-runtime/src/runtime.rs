@@ -67,6 +67,9 @@ struct Limits {
     max_execution_time: Duration,
     max_kv_entries: usize,
     max_kv_value_bytes: usize,
+    /// surli's ceiling on the store's bytes: 0.6.5 has no such limit to
+    /// pass, and its `surrealism.toml` model drops the module's own.
+    max_kv_bytes: Option<u64>,
 }
 
 impl Limits {
@@ -110,6 +113,7 @@ impl Limits {
                 ceiling(server_max_kv_value_bytes, defaults.max_kv_value_bytes),
                 module.max_kv_value_bytes,
             ),
+            max_kv_bytes: defaults.max_kv_bytes,
         }
     }
 
@@ -170,7 +174,9 @@ impl Runtime {
     /// ceiling holds (256 MiB of memory, 10 s per call, 100,000 KV entries
     /// of up to 1 MiB each) instead of no limit at all, and a module asking
     /// for more than that gets the default: pass a larger ceiling to allow
-    /// it. The module is untrusted; only the embedder raises limits.
+    /// it. The module is untrusted; only the embedder raises limits. The
+    /// module's store also holds at most surli's `max_kv_bytes` (64 MiB of
+    /// keys and values together), a ceiling 0.6.5's API cannot name.
     pub fn new(
         package: SurrealismPackage,
         server_pool_size: usize,
@@ -196,9 +202,10 @@ impl Runtime {
         let config = Arc::new(package.config.clone());
         let exports = package.exports.clone();
         let wasm_size = package.wasm.len();
-        let kv_store = Arc::new(BTreeMapStore::with_limits(
+        let kv_store = Arc::new(BTreeMapStore::bounded(
             Some(limits.max_kv_entries),
             Some(limits.max_kv_value_bytes),
+            limits.max_kv_bytes,
         ));
 
         let mut package = package;
@@ -342,6 +349,8 @@ mod tests {
         );
         assert_eq!(Some(limits.max_execution_time), defaults.max_execution_time);
         assert_eq!(Some(limits.max_kv_entries as u64), defaults.max_kv_entries);
+        assert_eq!(limits.max_kv_bytes, defaults.max_kv_bytes);
+        assert!(limits.max_kv_bytes.is_some());
 
         let module = SurrealismCapabilities {
             max_pool_size: Some(0),

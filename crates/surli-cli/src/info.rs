@@ -93,6 +93,7 @@ struct Capabilities {
     max_pool_size: Option<u64>,
     max_kv_entries: Option<u64>,
     max_kv_value_bytes: Option<u64>,
+    max_kv_bytes: Option<u64>,
     strict_timeout: bool,
 }
 
@@ -103,6 +104,7 @@ struct Effective {
     max_execution_time_ms: Option<Set>,
     max_kv_entries: Option<Set>,
     max_kv_value_bytes: Option<Set>,
+    max_kv_bytes: Option<Set>,
     strict_timeout: bool,
 }
 
@@ -173,6 +175,7 @@ impl Info {
                 max_pool_size: caps.max_pool_size,
                 max_kv_entries: caps.max_kv_entries,
                 max_kv_value_bytes: caps.max_kv_value_bytes,
+                max_kv_bytes: caps.max_kv_bytes,
                 strict_timeout: caps.strict_timeout,
             },
             effective_limits: Effective {
@@ -183,6 +186,7 @@ impl Info {
                 max_execution_time_ms: limits.max_execution_time.map(|l| set(l, millis)),
                 max_kv_entries: limits.max_kv_entries.map(|l| set(l, |v| v)),
                 max_kv_value_bytes: limits.max_kv_value_bytes.map(|l| set(l, |v| v)),
+                max_kv_bytes: limits.max_kv_bytes.map(|l| set(l, |v| v)),
                 strict_timeout: limits.strict_timeout,
             },
             warnings: Warnings {
@@ -269,6 +273,7 @@ impl Info {
             "max_kv_value_bytes",
             or_unset(c.max_kv_value_bytes.map(format_bytes)),
         );
+        cap("max_kv_bytes", or_unset(c.max_kv_bytes.map(format_bytes)));
         cap("strict_timeout", c.strict_timeout.to_string());
 
         let e = &self.effective_limits;
@@ -308,6 +313,12 @@ impl Info {
         limit(
             "kv value size",
             e.max_kv_value_bytes
+                .as_ref()
+                .map(|s| with_source(s, format_bytes(s.value))),
+        );
+        limit(
+            "kv store size",
+            e.max_kv_bytes
                 .as_ref()
                 .map(|s| with_source(s, format_bytes(s.value))),
         );

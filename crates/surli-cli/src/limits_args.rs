@@ -33,6 +33,11 @@ pub(crate) struct LimitsArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_kv_value_bytes: Option<Ceiling<u64>>,
 
+    /// Most bytes of keys and values in the module's KV store together,
+    /// e.g. `16MiB`, or `none` [default: 64MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_kv_bytes: Option<Ceiling<u64>>,
+
     /// Let modules that set `strict_timeout = false` run without timeouts
     #[arg(long)]
     allow_relaxed_timeout: bool,
@@ -55,6 +60,9 @@ impl LimitsArgs {
         }
         if let Some(Ceiling(value)) = self.max_kv_value_bytes {
             limits.max_kv_value_bytes = value;
+        }
+        if let Some(Ceiling(value)) = self.max_kv_bytes {
+            limits.max_kv_bytes = value;
         }
         limits.allow_relaxed_timeout = self.allow_relaxed_timeout;
         limits
@@ -259,6 +267,7 @@ mod tests {
                 .max_kv_entries
                 .map_or_else(|| "none".to_owned(), |n| n.to_string()),
             bytes(limits.max_kv_value_bytes),
+            bytes(limits.max_kv_bytes),
         ];
         for value in expected {
             let needle = format!("[default: {value}]");

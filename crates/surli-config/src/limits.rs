@@ -34,6 +34,11 @@ pub struct ServerLimits {
     pub max_kv_entries: Option<u64>,
     /// The largest encoded value one KV entry may hold. Default 1 MiB.
     pub max_kv_value_bytes: Option<u64>,
+    /// The most bytes one module's KV store may hold in all: every key's
+    /// UTF-8 bytes plus every value's encoded bytes. Default 64 MiB, so a
+    /// module's store costs the host tens of MiB at most, whatever
+    /// `max_kv_entries` and `max_kv_value_bytes` allow on their own.
+    pub max_kv_bytes: Option<u64>,
     /// Whether a module may set `strict_timeout = false` and run with no
     /// timeout at all (on an engine without epoch checks, a little faster).
     /// The original runtime grants this to any module that asks; here the
@@ -48,6 +53,9 @@ const DEFAULT_POOL_SIZE: NonZeroUsize = match NonZeroUsize::new(8) {
     None => NonZeroUsize::MIN,
 };
 
+/// The default ceiling on one module's KV store, keys and values together.
+const DEFAULT_MAX_KV_BYTES: u64 = 64 * 1024 * 1024;
+
 impl Default for ServerLimits {
     fn default() -> Self {
         Self {
@@ -56,6 +64,7 @@ impl Default for ServerLimits {
             max_execution_time: Some(Duration::from_secs(10)),
             max_kv_entries: Some(100_000),
             max_kv_value_bytes: Some(1024 * 1024),
+            max_kv_bytes: Some(DEFAULT_MAX_KV_BYTES),
             allow_relaxed_timeout: false,
         }
     }
@@ -72,6 +81,7 @@ impl ServerLimits {
             max_execution_time: None,
             max_kv_entries: None,
             max_kv_value_bytes: None,
+            max_kv_bytes: None,
             allow_relaxed_timeout: true,
         }
     }
@@ -110,6 +120,8 @@ pub struct EffectiveLimits {
     pub max_kv_entries: Option<Limit<u64>>,
     /// Largest encoded KV value.
     pub max_kv_value_bytes: Option<Limit<u64>>,
+    /// Most bytes of keys and values in the KV store together.
+    pub max_kv_bytes: Option<Limit<u64>>,
     /// Whether timeouts are enforced. False only when the module asked for
     /// it and the server consents.
     pub strict_timeout: bool,
@@ -158,6 +170,7 @@ impl EffectiveLimits {
                 max_execution_time: smaller(server.max_execution_time, module.max_execution_time),
                 max_kv_entries: smaller(server.max_kv_entries, module.max_kv_entries),
                 max_kv_value_bytes: smaller(server.max_kv_value_bytes, module.max_kv_value_bytes),
+                max_kv_bytes: smaller(server.max_kv_bytes, module.max_kv_bytes),
                 strict_timeout,
             },
             warnings,

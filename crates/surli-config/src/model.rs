@@ -191,6 +191,9 @@ pub struct Capabilities {
     pub max_kv_entries: Option<u64>,
     /// `max_kv_value_bytes`: the largest encoded value the KV store accepts.
     pub max_kv_value_bytes: Option<u64>,
+    /// `max_kv_bytes`: the most bytes the KV store may hold, keys and values
+    /// together. A surli key: the original runtime does not read it.
+    pub max_kv_bytes: Option<u64>,
     /// `strict_timeout`: `false` asks to run without timeouts (on the fast
     /// engine); only honoured when the server consents.
     pub strict_timeout: bool,
@@ -208,6 +211,7 @@ impl Default for Capabilities {
             max_pool_size: None,
             max_kv_entries: None,
             max_kv_value_bytes: None,
+            max_kv_bytes: None,
             strict_timeout: true,
         }
     }

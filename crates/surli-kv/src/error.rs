@@ -50,6 +50,20 @@ pub enum KvError {
         limit: u64,
     },
 
+    /// A `set` or `set_batch` would have taken the store past
+    /// [`KvLimits::max_bytes`](crate::KvLimits::max_bytes), its keys' and
+    /// values' bytes together.
+    #[error(
+        "kv store would hold {would_be} bytes of keys and values, over the module's limit of \
+         {limit} bytes; delete entries that are no longer needed or store smaller values"
+    )]
+    StoreFull {
+        /// The bytes the store would have held after the write.
+        would_be: u64,
+        /// The limit it broke.
+        limit: u64,
+    },
+
     /// A range read or `get_batch` would have returned more than
     /// [`KvLimits::max_read_bytes`](crate::KvLimits::max_read_bytes).
     ///

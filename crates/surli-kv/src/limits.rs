@@ -61,6 +61,24 @@ pub struct KvLimits {
     /// Default: `None` (no limit), as in the original Surrealism runtime.
     pub max_value_bytes: Option<u64>,
 
+    /// The most bytes the store may hold in all: the UTF-8 bytes of every
+    /// key plus the encoded bytes of every value.
+    ///
+    /// Every write that would take the store past it is refused whole with
+    /// [`KvError::StoreFull`](crate::KvError::StoreFull), before anything
+    /// changes; overwriting a key with a value no larger than the one it
+    /// replaces, and every delete, always succeed. This is the bound on the
+    /// memory a module's store takes: `max_entries` and `max_value_bytes`
+    /// alone would let it reach their product.
+    ///
+    /// Only payload bytes are counted, not the map's per-entry overhead of a
+    /// few dozen bytes (which `max_entries` bounds).
+    ///
+    /// Default: `None` (no limit), as in the original Surrealism runtime; a
+    /// runtime builds each module's store with its effective `max_kv_bytes`
+    /// (64 MiB under the default server limits).
+    pub max_bytes: Option<u64>,
+
     /// The longest key, in UTF-8 bytes (not characters), that `set` and
     /// `set_batch` accept.
     ///
@@ -101,6 +119,7 @@ impl Default for KvLimits {
         Self {
             max_entries: None,
             max_value_bytes: None,
+            max_bytes: None,
             max_key_bytes: MAX_KV_KEY_BYTES,
             max_read_bytes: Some(DEFAULT_MAX_READ_BYTES),
         }
@@ -122,6 +141,25 @@ impl KvLimits {
             });
         }
         Ok(())
+    }
+
+    /// Refuses a store of `would_be` bytes (keys and values together) when it
+    /// is over [`max_bytes`](Self::max_bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`KvError::StoreFull`].
+    pub fn check_total(&self, would_be: u64) -> Result<(), KvError> {
+        match self.max_bytes {
+            Some(limit) if would_be > limit => Err(KvError::StoreFull { would_be, limit }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The bytes `key` and `value` count against
+    /// [`max_bytes`](Self::max_bytes).
+    pub fn entry_bytes(key: &str, value: &[u8]) -> u64 {
+        to_u64(key.len()).saturating_add(to_u64(value.len()))
     }
 
     /// Refuses a value larger than [`max_value_bytes`](Self::max_value_bytes)

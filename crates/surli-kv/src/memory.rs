@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use async_trait::async_trait;
@@ -19,7 +19,66 @@ use crate::{KeyRange, KvError, KvLimits, KvStore, KvValue, ReadBudget};
 /// an `.await`. A `get` copies no value bytes: it clones an [`Arc`](std::sync::Arc).
 pub struct MemoryKvStore {
     limits: KvLimits,
-    map: RwLock<BTreeMap<String, KvValue>>,
+    map: RwLock<Entries>,
+}
+
+/// The entries, and the bytes of their keys and values together, kept in
+/// step under one lock so that `max_bytes` is checked against the truth.
+#[derive(Default)]
+struct Entries {
+    map: BTreeMap<String, KvValue>,
+    bytes: u64,
+}
+
+impl Entries {
+    /// Stores `value` under `key`, keeping `bytes` true.
+    fn insert(&mut self, key: String, value: KvValue) {
+        let new_value = to_u64(value.len());
+        let key_bytes = to_u64(key.len());
+        match self.map.insert(key, value) {
+            // The key was counted when it was first stored.
+            Some(old) => {
+                self.bytes = self
+                    .bytes
+                    .saturating_sub(to_u64(old.len()))
+                    .saturating_add(new_value);
+            }
+            None => {
+                self.bytes = self
+                    .bytes
+                    .saturating_add(key_bytes.saturating_add(new_value))
+            }
+        }
+    }
+
+    /// Removes `key`, keeping `bytes` true.
+    fn remove(&mut self, key: &str) {
+        if let Some((key, value)) = self.map.remove_entry(key) {
+            self.forget(&key, &value);
+        }
+    }
+
+    fn forget(&mut self, key: &str, value: &[u8]) {
+        self.bytes = self.bytes.saturating_sub(KvLimits::entry_bytes(key, value));
+    }
+
+    /// The bytes the store would hold after writing `entries`, later entries
+    /// for the same key winning as they do when written.
+    fn bytes_after(&self, entries: &[(String, KvValue)]) -> u64 {
+        let mut last: HashMap<&str, &KvValue> = HashMap::with_capacity(entries.len());
+        for (key, value) in entries {
+            last.insert(key.as_str(), value);
+        }
+        let mut total = self.bytes;
+        for (key, value) in last {
+            total = match self.map.get(key) {
+                Some(old) => total.saturating_sub(to_u64(old.len())),
+                None => total.saturating_add(to_u64(key.len())),
+            }
+            .saturating_add(to_u64(value.len()));
+        }
+        total
+    }
 }
 
 impl MemoryKvStore {
@@ -27,7 +86,7 @@ impl MemoryKvStore {
     pub fn new(limits: KvLimits) -> Self {
         Self {
             limits,
-            map: RwLock::new(BTreeMap::new()),
+            map: RwLock::new(Entries::default()),
         }
     }
 
@@ -38,12 +97,18 @@ impl MemoryKvStore {
 
     /// How many entries the store holds.
     pub fn len(&self) -> usize {
-        self.map.read().len()
+        self.map.read().map.len()
+    }
+
+    /// The bytes the store holds: its keys' UTF-8 bytes and its values'
+    /// encoded bytes, as [`KvLimits::max_bytes`] counts them.
+    pub fn bytes(&self) -> u64 {
+        self.map.read().bytes
     }
 
     /// Whether the store holds no entries.
     pub fn is_empty(&self) -> bool {
-        self.map.read().is_empty()
+        self.map.read().map.is_empty()
     }
 
     fn check_entry_count(&self, current: usize, adding: usize) -> Result<(), KvError> {
@@ -75,6 +140,7 @@ impl fmt::Debug for MemoryKvStore {
         f.debug_struct("MemoryKvStore")
             .field("limits", &self.limits)
             .field("len", &self.len())
+            .field("bytes", &self.bytes())
             .finish_non_exhaustive()
     }
 }
@@ -82,17 +148,26 @@ impl fmt::Debug for MemoryKvStore {
 #[async_trait]
 impl KvStore for MemoryKvStore {
     async fn get(&self, key: &str) -> Result<Option<KvValue>, KvError> {
-        Ok(self.map.read().get(key).cloned())
+        Ok(self.map.read().map.get(key).cloned())
     }
 
     async fn set(&self, key: String, value: KvValue) -> Result<(), KvError> {
         self.limits.check_key(&key)?;
         self.limits.check_value(&key, &value)?;
-        let mut map = self.map.write();
-        if !map.contains_key(&key) {
-            self.check_entry_count(map.len(), 1)?;
+        let mut entries = self.map.write();
+        let old = entries.map.get(&key).map(|old| to_u64(old.len()));
+        if old.is_none() {
+            self.check_entry_count(entries.map.len(), 1)?;
         }
-        map.insert(key, value);
+        let added = match old {
+            Some(old) => to_u64(value.len()).saturating_sub(old),
+            None => KvLimits::entry_bytes(&key, &value),
+        };
+        if added > 0 {
+            self.limits
+                .check_total(entries.bytes.saturating_add(added))?;
+        }
+        entries.insert(key, value);
         Ok(())
     }
 
@@ -102,7 +177,7 @@ impl KvStore for MemoryKvStore {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, KvError> {
-        Ok(self.map.read().contains_key(key))
+        Ok(self.map.read().map.contains_key(key))
     }
 
     async fn del_range(&self, range: KeyRange) -> Result<u64, KvError> {
@@ -113,14 +188,21 @@ impl KvStore for MemoryKvStore {
         if range.is_empty_or_inverted() {
             return Ok(0);
         }
-        let mut map = self.map.write();
-        let removed = map.extract_if(range.into_bounds(), |_, _| true).count();
-        Ok(to_u64(removed))
+        let mut entries = self.map.write();
+        let removed: Vec<_> = entries
+            .map
+            .extract_if(range.into_bounds(), |_, _| true)
+            .collect();
+        for (key, value) in &removed {
+            entries.forget(key, value);
+        }
+        Ok(to_u64(removed.len()))
     }
 
     async fn get_batch(&self, keys: &[String]) -> Result<Vec<Option<KvValue>>, KvError> {
         let mut budget = self.read_budget();
-        let map = self.map.read();
+        let stored = self.map.read();
+        let map = &stored.map;
         let mut found = Vec::with_capacity(keys.len());
         for key in keys {
             let value = map.get(key).cloned();
@@ -137,22 +219,28 @@ impl KvStore for MemoryKvStore {
             self.limits.check_key(key)?;
             self.limits.check_value(key, value)?;
         }
-        let mut map = self.map.write();
+        let mut stored = self.map.write();
         let new_keys = entries
             .iter()
             .map(|(key, _)| key.as_str())
-            .filter(|key| !map.contains_key(*key))
+            .filter(|key| !stored.map.contains_key(*key))
             .collect::<HashSet<_>>()
             .len();
-        self.check_entry_count(map.len(), new_keys)?;
-        map.extend(entries);
+        self.check_entry_count(stored.map.len(), new_keys)?;
+        let after = stored.bytes_after(&entries);
+        if after > stored.bytes {
+            self.limits.check_total(after)?;
+        }
+        for (key, value) in entries {
+            stored.insert(key, value);
+        }
         Ok(())
     }
 
     async fn del_batch(&self, keys: &[String]) -> Result<(), KvError> {
-        let mut map = self.map.write();
+        let mut entries = self.map.write();
         for key in keys {
-            map.remove(key);
+            entries.remove(key);
         }
         Ok(())
     }
@@ -162,7 +250,8 @@ impl KvStore for MemoryKvStore {
             return Ok(Vec::new());
         }
         let mut budget = self.read_budget();
-        let map = self.map.read();
+        let stored = self.map.read();
+        let map = &stored.map;
         let mut keys = Vec::new();
         for key in map.range(range.into_bounds()).map(|(key, _)| key) {
             budget.charge(key.len())?;
@@ -176,7 +265,8 @@ impl KvStore for MemoryKvStore {
             return Ok(Vec::new());
         }
         let mut budget = self.read_budget();
-        let map = self.map.read();
+        let stored = self.map.read();
+        let map = &stored.map;
         let mut values = Vec::new();
         for value in map.range(range.into_bounds()).map(|(_, value)| value) {
             budget.charge(value.len())?;
@@ -190,7 +280,8 @@ impl KvStore for MemoryKvStore {
             return Ok(Vec::new());
         }
         let mut budget = self.read_budget();
-        let map = self.map.read();
+        let stored = self.map.read();
+        let map = &stored.map;
         let mut entries = Vec::new();
         for (key, value) in map.range(range.into_bounds()) {
             budget.charge(key.len().saturating_add(value.len()))?;
@@ -203,7 +294,8 @@ impl KvStore for MemoryKvStore {
         if range.is_empty_or_inverted() {
             return Ok(0);
         }
-        let map = self.map.read();
+        let stored = self.map.read();
+        let map = &stored.map;
         Ok(to_u64(map.range(range.into_bounds()).count()))
     }
 }

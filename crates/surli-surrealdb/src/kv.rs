@@ -31,8 +31,31 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(2);
 /// [`KvError::TooManyEntries`].
 const TOO_MANY: &str = "surli-kv:too-many-entries:";
 
+/// What a transaction throws when it would break `max_bytes`, followed by
+/// the bytes it would have reached: [`KvError::StoreFull`].
+const TOO_BIG: &str = "surli-kv:store-full:";
+
 /// The table of the per-store guard records (see `SurrealKvStore::guard`).
 const GUARD_TABLE: &str = "surli_kv_guard";
+
+/// The bytes one record counts against `max_bytes`, in SurrealQL: its key's
+/// UTF-8 bytes and its value's bytes, as `KvLimits::entry_bytes` counts them.
+const RECORD_BYTES: &str = "bytes::len(v) + bytes::len(<bytes> record::id(id)[0])";
+
+/// The end of every write: the guard's totals moved by `$added` entries and
+/// `$grown` bytes (either may be negative), then checked against the limits
+/// bound as `$max_entries` / `$max_bytes` (NONE when unset) where the write
+/// added entries or bytes.
+const UPDATE_TOTALS: &str = "UPSERT $guard SET entries += $added, bytes += $grown RETURN NONE; \
+     IF $max_entries != NONE AND $added > 0 AND $guard.entries > $max_entries { \
+        THROW $too_many + <string> $guard.entries \
+     }; \
+     IF $max_bytes != NONE AND $grown > 0 AND $guard.bytes > $max_bytes { \
+        THROW $too_big + <string> $guard.bytes \
+     };";
+
+/// How many statements [`UPDATE_TOTALS`] is.
+const UPDATE_TOTALS_STATEMENTS: usize = 3;
 
 /// A module's KV store kept in SurrealDB: one table per module, one record
 /// per key.
@@ -53,13 +76,19 @@ const GUARD_TABLE: &str = "surli_kv_guard";
 /// # Limits and atomicity
 ///
 /// The [`KvLimits`] are those of the in-memory store, checked in the same
-/// order. `set` of a new key and `set_batch` check the entry count inside
-/// the same transaction as the write, so concurrent writers cannot
-/// overshoot it together; a failed batch, whatever fails, leaves nothing
-/// behind. Counting is a scan of the table's ids, so with `max_entries`
-/// set a write of a new key costs time in proportion to the store's size.
-/// Writes that conflict with a concurrent transaction are retried a few
-/// times before the conflict is reported as [`KvError::Backend`].
+/// order. The store's totals (entries, and bytes of keys and values) live
+/// in a guard record beside the table, which every write moves inside its
+/// own transaction and checks against `max_entries` and `max_bytes` there,
+/// so concurrent writers (in this process or another) cannot overshoot a
+/// limit together, and a write costs the same however large the store is;
+/// a failed batch, whatever fails, leaves nothing behind. The first store
+/// to open a table whose guard holds no totals (a new table, or one written
+/// before surli kept them) counts them with one scan of the table. Writes
+/// to one module's store therefore conflict with each other and are
+/// retried a few times (pauses of 2 ms, doubling) before a conflict is
+/// reported as [`KvError::Backend`]. Anything that edits the table other
+/// than through this store must delete the guard record, so that the next
+/// store opened on the table counts again.
 ///
 /// A read that spans more than one page (1,024 keys, or 64 values) is not
 /// one snapshot: a write that lands between pages may or may not be seen,
@@ -95,10 +124,19 @@ impl<C: Connection> SurrealKvStore<C> {
     /// `surli_kv/ORGANISATION/NAME@VERSION`, e.g.
     /// `surli_kv/fixtures/demo@0.1.0`. A new version of a module starts with
     /// an empty store.
+    ///
+    /// Distinct modules never share a table: `%`, `/` and `@` in the
+    /// organisation and the name are written as `%25`, `%2F` and `%40`, so
+    /// organisation `a/b` with name `c` (`surli_kv/a%2Fb/c@…`) and
+    /// organisation `a` with name `b/c` (`surli_kv/a/b%2Fc@…`) stay apart. A
+    /// version cannot hold any of the three. Names without them keep the
+    /// plain form.
     pub fn table_name(meta: &PackageMeta) -> String {
         format!(
             "surli_kv/{}/{}@{}",
-            meta.organisation, meta.name, meta.version
+            escape_part(&meta.organisation),
+            escape_part(&meta.name),
+            meta.version
         )
     }
 
@@ -127,14 +165,44 @@ impl<C: Connection> SurrealKvStore<C> {
             self.table.to_sql()
         );
         self.run_raw(&query, Object::new(), 0, true).await?;
+        let mut vars = Object::new();
+        vars.insert("guard".to_owned(), self.guard());
+        vars.insert(
+            "all".to_owned(),
+            self.range(Bound::Unbounded, Bound::Unbounded),
+        );
+        let count = format!(
+            "BEGIN; \
+             IF $guard.entries = NONE OR $guard.bytes = NONE {{ \
+                LET $sizes = SELECT VALUE {RECORD_BYTES} FROM $all; \
+                UPSERT $guard CONTENT {{ \
+                    entries: array::len($sizes), bytes: math::sum($sizes) \
+                }} RETURN NONE; \
+             }}; \
+             COMMIT;"
+        );
+        self.run_raw(&count, vars, 0, true).await?;
         self.ready.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// The record every write of a new key under `max_entries` also writes:
-    /// two transactions that each count the table and add a key would both
-    /// pass the count on their own snapshot; writing one common record makes
-    /// the second of them conflict, retry, and count again.
+    /// The variables every write binds for [`UPDATE_TOTALS`], `$added`
+    /// and `$grown` aside.
+    fn write_vars(&self) -> Object {
+        let limit = |limit: Option<u64>| limit.map_or(Value::None, |n| Value::from_t(clamp_i64(n)));
+        let mut vars = Object::new();
+        vars.insert("guard".to_owned(), self.guard());
+        vars.insert("max_entries".to_owned(), limit(self.limits.max_entries));
+        vars.insert("max_bytes".to_owned(), limit(self.limits.max_bytes));
+        vars.insert("too_many".to_owned(), Value::String(TOO_MANY.to_owned()));
+        vars.insert("too_big".to_owned(), Value::String(TOO_BIG.to_owned()));
+        vars
+    }
+
+    /// The record holding the store's totals, which every write moves: two
+    /// transactions that each read the totals and write would both pass a
+    /// limit on their own snapshot; writing one common record makes the
+    /// second of them conflict, retry, and read again.
     fn guard(&self) -> Value {
         Value::RecordId(RecordId::new(
             Table::new(GUARD_TABLE),
@@ -165,6 +233,27 @@ impl<C: Connection> SurrealKvStore<C> {
             end: bound(end),
         };
         Value::RecordId(RecordId::new(self.table.clone(), RecordIdKey::from(range)))
+    }
+
+    /// Deletes the records `target` names (an array of distinct record ids,
+    /// or a range) in one transaction that also moves the totals, and
+    /// returns how many there were.
+    async fn delete(&self, target: Value) -> Result<u64, KvError> {
+        let mut vars = self.write_vars();
+        vars.insert("target".to_owned(), target);
+        let query = format!(
+            "BEGIN; \
+             LET $before = SELECT VALUE {RECORD_BYTES} FROM $target; \
+             DELETE $target RETURN NONE; \
+             LET $added = 0 - array::len($before); \
+             LET $grown = 0 - math::sum($before); \
+             {UPDATE_TOTALS} \
+             RETURN array::len($before); \
+             COMMIT;"
+        );
+        // BEGIN, LET, DELETE, two LETs, then the totals' statements.
+        let returned = 5 + UPDATE_TOTALS_STATEMENTS;
+        into_u64(self.run(&query, vars, returned, true).await?)
     }
 
     /// `$range` bound to `range`, or `None` for a range that holds nothing.
@@ -230,14 +319,19 @@ impl<C: Connection> SurrealKvStore<C> {
 
     fn kv_error(&self, error: &surrealdb::Error) -> KvError {
         let message = error.message();
-        if let Some(at) = message.find(TOO_MANY) {
-            let digits: String = message[at + TOO_MANY.len()..]
+        let thrown = |marker: &str| -> Option<u64> {
+            let at = message.find(marker)?;
+            let digits: String = message[at + marker.len()..]
                 .chars()
                 .take_while(char::is_ascii_digit)
                 .collect();
-            if let (Ok(would_be), Some(limit)) = (digits.parse(), self.limits.max_entries) {
-                return KvError::TooManyEntries { would_be, limit };
-            }
+            digits.parse().ok()
+        };
+        if let (Some(would_be), Some(limit)) = (thrown(TOO_MANY), self.limits.max_entries) {
+            return KvError::TooManyEntries { would_be, limit };
+        }
+        if let (Some(would_be), Some(limit)) = (thrown(TOO_BIG), self.limits.max_bytes) {
+            return KvError::StoreFull { would_be, limit };
         }
         KvError::Backend(format!("table `{}`: {message}", self.table.as_str()))
     }
@@ -317,46 +411,29 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
     async fn set(&self, key: String, value: KvValue) -> Result<(), KvError> {
         self.limits.check_key(&key)?;
         self.limits.check_value(&key, &value)?;
-        let mut vars = Object::new();
+        let mut vars = self.write_vars();
+        vars.insert("ids".to_owned(), self.ids(std::slice::from_ref(&key)));
+        vars.insert(
+            "size".to_owned(),
+            Value::from_t(clamp_i64(KvLimits::entry_bytes(&key, &value))),
+        );
         vars.insert("id".to_owned(), self.id(&key));
         vars.insert("v".to_owned(), bytes(&value));
-        match self.limits.max_entries {
-            None => {
-                self.run("UPSERT $id CONTENT { v: $v } RETURN NONE", vars, 0, true)
-                    .await?;
-            }
-            Some(max) => {
-                vars.insert(
-                    "all".to_owned(),
-                    self.range(Bound::Unbounded, Bound::Unbounded),
-                );
-                vars.insert("max".to_owned(), Value::from_t(clamp_i64(max)));
-                vars.insert("too_many".to_owned(), Value::String(TOO_MANY.to_owned()));
-                vars.insert("guard".to_owned(), self.guard());
-                self.run(
-                    "BEGIN; \
-                     LET $new = !record::exists($id); \
-                     UPSERT $id CONTENT { v: $v } RETURN NONE; \
-                     IF $new { \
-                        UPSERT $guard CONTENT {} RETURN NONE; \
-                        LET $n = count(SELECT VALUE id FROM $all); \
-                        IF $n > $max { THROW $too_many + <string> $n }; \
-                     }; \
-                     COMMIT;",
-                    vars,
-                    0,
-                    true,
-                )
-                .await?;
-            }
-        }
+        let query = format!(
+            "BEGIN; \
+             LET $before = SELECT VALUE {RECORD_BYTES} FROM $ids; \
+             UPSERT $id CONTENT {{ v: $v }} RETURN NONE; \
+             LET $added = 1 - array::len($before); \
+             LET $grown = $size - math::sum($before); \
+             {UPDATE_TOTALS} \
+             COMMIT;"
+        );
+        self.run(&query, vars, 0, true).await?;
         Ok(())
     }
 
     async fn del(&self, key: &str) -> Result<(), KvError> {
-        let mut vars = Object::new();
-        vars.insert("id".to_owned(), self.id(key));
-        self.run("DELETE $id RETURN NONE", vars, 0, true).await?;
+        self.delete(self.ids(&[key.to_owned()])).await?;
         Ok(())
     }
 
@@ -373,23 +450,11 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
     }
 
     async fn del_range(&self, range: KeyRange) -> Result<u64, KvError> {
-        let Some(vars) = self.range_vars(range) else {
+        if range.is_empty_or_inverted() {
             return Ok(0);
-        };
-        // Statements: BEGIN, LET, DELETE, RETURN, COMMIT.
-        let removed = self
-            .run(
-                "BEGIN; \
-                 LET $n = count(SELECT VALUE id FROM $range); \
-                 DELETE $range RETURN NONE; \
-                 RETURN $n; \
-                 COMMIT;",
-                vars,
-                3,
-                true,
-            )
-            .await?;
-        into_u64(removed)
+        }
+        let (start, end) = range.into_bounds();
+        self.delete(self.range(start, end)).await
     }
 
     async fn get_batch(&self, keys: &[String]) -> Result<Vec<Option<KvValue>>, KvError> {
@@ -439,37 +504,35 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
         for (index, (key, _)) in entries.iter().enumerate() {
             last.insert(key.as_str(), index);
         }
-        let rows: Vec<Value> = entries
+        let written: Vec<&(String, KvValue)> = entries
             .iter()
             .enumerate()
             .filter(|(index, (key, _))| last.get(key.as_str()) == Some(index))
-            .map(|(_, (key, value))| Value::Array(Array::from(vec![self.id(key), bytes(value)])))
+            .map(|(_, entry)| entry)
             .collect();
-        let mut vars = Object::new();
+        let size = written
+            .iter()
+            .map(|(key, value)| KvLimits::entry_bytes(key, value))
+            .fold(0u64, u64::saturating_add);
+        let keys: Vec<String> = written.iter().map(|(key, _)| key.clone()).collect();
+        let rows: Vec<Value> = written
+            .iter()
+            .map(|(key, value)| Value::Array(Array::from(vec![self.id(key), bytes(value)])))
+            .collect();
+        let mut vars = self.write_vars();
+        vars.insert("ids".to_owned(), self.ids(&keys));
         vars.insert("rows".to_owned(), Value::Array(Array::from(rows)));
-        vars.insert(
-            "all".to_owned(),
-            self.range(Bound::Unbounded, Bound::Unbounded),
+        vars.insert("size".to_owned(), Value::from_t(clamp_i64(size)));
+        let query = format!(
+            "BEGIN; \
+             LET $before = SELECT VALUE {RECORD_BYTES} FROM $ids; \
+             FOR $row IN $rows {{ UPSERT $row[0] CONTENT {{ v: $row[1] }} RETURN NONE; }}; \
+             LET $added = array::len($rows) - array::len($before); \
+             LET $grown = $size - math::sum($before); \
+             {UPDATE_TOTALS} \
+             COMMIT;"
         );
-        vars.insert("too_many".to_owned(), Value::String(TOO_MANY.to_owned()));
-        let query = match self.limits.max_entries {
-            None => {
-                "BEGIN; \
-                 FOR $row IN $rows { UPSERT $row[0] CONTENT { v: $row[1] } RETURN NONE; }; \
-                 COMMIT;"
-            }
-            Some(max) => {
-                vars.insert("max".to_owned(), Value::from_t(clamp_i64(max)));
-                vars.insert("guard".to_owned(), self.guard());
-                "BEGIN; \
-                 FOR $row IN $rows { UPSERT $row[0] CONTENT { v: $row[1] } RETURN NONE; }; \
-                 UPSERT $guard CONTENT {} RETURN NONE; \
-                 LET $n = count(SELECT VALUE id FROM $all); \
-                 IF $n > $max { THROW $too_many + <string> $n }; \
-                 COMMIT;"
-            }
-        };
-        self.run(query, vars, 0, true).await?;
+        self.run(&query, vars, 0, true).await?;
         Ok(())
     }
 
@@ -477,10 +540,11 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
         if keys.is_empty() {
             return Ok(());
         }
-        let mut vars = Object::new();
-        vars.insert("ids".to_owned(), self.ids(keys));
-        // One statement is one transaction: all the keys go, or none.
-        self.run("DELETE $ids RETURN NONE", vars, 0, true).await?;
+        // Each key once, so that none is subtracted from the totals twice.
+        let mut distinct = keys.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        self.delete(self.ids(&distinct)).await?;
         Ok(())
     }
 
@@ -533,6 +597,21 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
             .await?;
         into_u64(count)
     }
+}
+
+/// A part of a module's identity as it goes into a table name: `%`, `/` and
+/// `@` percent-encoded, everything else as it is.
+fn escape_part(part: &str) -> String {
+    let mut escaped = String::with_capacity(part.len());
+    for c in part.chars() {
+        match c {
+            '%' => escaped.push_str("%25"),
+            '/' => escaped.push_str("%2F"),
+            '@' => escaped.push_str("%40"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// The record-id key of a KV key: an array holding the key string.

@@ -147,6 +147,8 @@ proptest! {
         module_kv in proptest::option::of(any::<u64>()),
         server_kvb in proptest::option::of(any::<u64>()),
         module_kvb in proptest::option::of(any::<u64>()),
+        server_kvt in proptest::option::of(any::<u64>()),
+        module_kvt in proptest::option::of(any::<u64>()),
         relaxed_allowed in any::<bool>(),
         module_strict in any::<bool>(),
     ) {
@@ -156,6 +158,7 @@ proptest! {
             max_execution_time: server_ms.map(Duration::from_millis),
             max_kv_entries: server_kv,
             max_kv_value_bytes: server_kvb,
+            max_kv_bytes: server_kvt,
             allow_relaxed_timeout: relaxed_allowed,
         };
         let caps = Capabilities {
@@ -164,6 +167,7 @@ proptest! {
             max_execution_time: module_ms.map(Duration::from_millis),
             max_kv_entries: module_kv,
             max_kv_value_bytes: module_kvb,
+            max_kv_bytes: module_kvt,
             strict_timeout: module_strict,
             ..Capabilities::default()
         };
@@ -179,6 +183,7 @@ proptest! {
         );
         check_min(limits.max_kv_entries, server_kv, module_kv);
         check_min(limits.max_kv_value_bytes, server_kvb, module_kvb);
+        check_min(limits.max_kv_bytes, server_kvt, module_kvt);
         prop_assert_eq!(limits.strict_timeout, module_strict || !relaxed_allowed);
     }
 }

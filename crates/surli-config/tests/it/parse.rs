@@ -35,6 +35,7 @@ fn minimal_config_takes_the_original_defaults() {
     assert_eq!(caps.max_pool_size, None);
     assert_eq!(caps.max_kv_entries, None);
     assert_eq!(caps.max_kv_value_bytes, None);
+    assert_eq!(caps.max_kv_bytes, None);
     assert!(caps.strict_timeout, "strict_timeout defaults to true");
     assert_eq!(config.attach.fs, None);
     assert_eq!(config.file_name(), "acme-demo-1.2.3.surli");
@@ -61,6 +62,7 @@ max_execution_time = 1500
 max_pool_size = 4
 max_kv_entries = 10
 max_kv_value_bytes = 2048
+max_kv_bytes = 65536
 strict_timeout = false
 
 [attach]
@@ -84,6 +86,7 @@ fs = "static"
     assert_eq!(caps.max_pool_size, Some(4));
     assert_eq!(caps.max_kv_entries, Some(10));
     assert_eq!(caps.max_kv_value_bytes, Some(2048));
+    assert_eq!(caps.max_kv_bytes, Some(65536));
     assert!(!caps.strict_timeout);
     assert_eq!(config.attach.fs_dir(), Some("static"));
 }

@@ -34,6 +34,7 @@ fn default_limits_are_the_documented_ones() {
     let limits = KvLimits::default();
     assert_eq!(limits.max_entries, None);
     assert_eq!(limits.max_value_bytes, None);
+    assert_eq!(limits.max_bytes, None);
     assert_eq!(limits.max_key_bytes, 1024);
     assert_eq!(limits.max_key_bytes, MAX_KV_KEY_BYTES);
     assert_eq!(limits.max_read_bytes, Some(64 * 1024 * 1024));
@@ -278,6 +279,7 @@ async fn failed_batch_changes_nothing() {
     let limits = KvLimits {
         max_entries: Some(3),
         max_value_bytes: Some(4),
+        max_bytes: Some(8),
         max_key_bytes: 8,
         max_read_bytes: None,
     };
@@ -307,6 +309,15 @@ async fn failed_batch_changes_nothing() {
                 ("a".into(), value(b"9")),
                 ("c".into(), value(b"3")),
                 ("d".into(), value(b"4")),
+            ],
+        ),
+        (
+            // 4 bytes held; 6, then 7, then 10 of 8.
+            "store full",
+            vec![
+                ("a".into(), value(b"999")),
+                ("b".into(), value(b"99")),
+                ("c".into(), value(b"12")),
             ],
         ),
     ];
@@ -433,4 +444,142 @@ fn error_messages_are_lower_case_actionable_and_unpunctuated() {
         )
     );
     assert!(messages[3].contains("narrow the range or page through it with keys"));
+}
+
+// Total bytes.
+
+fn max_bytes(limit: u64) -> KvLimits {
+    KvLimits {
+        max_bytes: Some(limit),
+        ..unlimited()
+    }
+}
+
+fn assert_store_full(err: &KvError, would_be: u64, limit: u64) {
+    assert!(
+        matches!(err, KvError::StoreFull { would_be: w, limit: l } if *w == would_be && *l == limit),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn total_bytes_count_keys_and_values_and_refuse_the_write_past_them() {
+    // Each entry is a 2-byte key and an 8-byte value: 10 bytes.
+    let store = store(max_bytes(30));
+    for key in ["k1", "k2", "k3"] {
+        store.set(key.into(), value(&[0; 8])).await.unwrap();
+    }
+    assert_eq!(store.bytes(), 30);
+    let err = store.set("k4".into(), value(b"")).await.unwrap_err();
+    assert_store_full(&err, 32, 30);
+    assert_eq!(store.len(), 3);
+    assert_eq!(store.bytes(), 30);
+}
+
+#[tokio::test]
+async fn overwriting_counts_only_the_growth_and_shrinking_always_succeeds() {
+    let store = store(max_bytes(20));
+    store.set("k1".into(), value(&[0; 8])).await.unwrap();
+    store.set("k2".into(), value(&[0; 8])).await.unwrap();
+    // Full; the same size again and smaller values are fine.
+    store.set("k1".into(), value(&[1; 8])).await.unwrap();
+    store.set("k1".into(), value(&[1; 2])).await.unwrap();
+    assert_eq!(store.bytes(), 14);
+    // Growing back by six fits, by seven does not.
+    let err = store.set("k1".into(), value(&[2; 9])).await.unwrap_err();
+    assert_store_full(&err, 21, 20);
+    store.set("k1".into(), value(&[2; 8])).await.unwrap();
+    assert_eq!(store.bytes(), 20);
+}
+
+#[tokio::test]
+async fn deletes_of_every_kind_give_their_bytes_back() {
+    let store = store(max_bytes(1000));
+    let entries = |prefix: &str| {
+        (0..5)
+            .map(|i| (format!("{prefix}{i}"), value(&[0; 10])))
+            .collect::<Vec<_>>()
+    };
+    store.set_batch(entries("a")).await.unwrap();
+    store.set_batch(entries("b")).await.unwrap();
+    store.set_batch(entries("c")).await.unwrap();
+    assert_eq!(store.bytes(), 15 * 12);
+    store.del("a0").await.unwrap();
+    store.del("missing").await.unwrap();
+    assert_eq!(store.bytes(), 14 * 12);
+    store
+        .del_batch(&["b0".to_owned(), "b1".to_owned(), "b1".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(store.bytes(), 12 * 12);
+    let removed = store
+        .del_range(KeyRange::new(Included("c".into()), Excluded("d".into())))
+        .await
+        .unwrap();
+    assert_eq!(removed, 5);
+    assert_eq!(store.bytes(), 7 * 12);
+}
+
+#[tokio::test]
+async fn a_batch_past_the_total_stores_none_of_it() {
+    let store = store(max_bytes(25));
+    store.set("k1".into(), value(&[0; 8])).await.unwrap();
+    let batch = vec![
+        ("k2".to_owned(), value(&[0; 8])),
+        ("k3".to_owned(), value(&[0; 4])),
+    ];
+    let err = store.set_batch(batch).await.unwrap_err();
+    assert_store_full(&err, 26, 25);
+    assert_eq!(contents(&store), [("k1".to_owned(), value(&[0; 8]))]);
+    assert_eq!(store.bytes(), 10);
+}
+
+#[tokio::test]
+async fn a_batch_is_measured_as_written_a_later_duplicate_winning() {
+    let store = store(max_bytes(12));
+    // The first value for k1 alone would not fit; the last one does.
+    let batch = vec![
+        ("k1".to_owned(), value(&[0; 30])),
+        ("k1".to_owned(), value(&[0; 10])),
+    ];
+    store.set_batch(batch).await.unwrap();
+    assert_eq!(store.bytes(), 12);
+    // Replacing k1 inside a batch frees what it held.
+    let batch = vec![
+        ("k1".to_owned(), value(&[0; 2])),
+        ("k2".to_owned(), value(&[0; 6])),
+    ];
+    store.set_batch(batch).await.unwrap();
+    assert_eq!(store.bytes(), 12);
+}
+
+proptest::proptest! {
+    /// Whatever a guest does, the store's byte count is the sum over what it
+    /// holds, and never more than the limit.
+    #[test]
+    fn the_byte_count_matches_the_contents(ops in proptest::collection::vec(
+        (0u8..5, 0u8..8, 0usize..24), 1..60)
+    ) {
+        let store = store(max_bytes(100));
+        for (op, key, len) in ops {
+            let key = format!("key{key}");
+            let result = match op {
+                0 | 1 => ready(store.set(key, value(&vec![7; len]))),
+                2 => ready(store.del(&key)),
+                3 => ready(store.set_batch(vec![
+                    (key.clone(), value(&vec![1; len])),
+                    (format!("{key}x"), value(&vec![2; len / 2])),
+                ])),
+                _ => ready(store.del_range(KeyRange::new(Included(key), Excluded("key9".into()))))
+                    .map(|_| ()),
+            };
+            if let Err(err) = result {
+                proptest::prop_assert!(matches!(err, KvError::StoreFull { .. }), "{:?}", err);
+            }
+            let held: usize = contents(&store).iter().map(|(k, v)| k.len() + v.len()).sum();
+            let held = u64::try_from(held).unwrap();
+            proptest::prop_assert_eq!(store.bytes(), held);
+            proptest::prop_assert!(held <= 100);
+        }
+    }
 }

@@ -30,6 +30,7 @@ fn unlimited() -> KvLimits {
     KvLimits {
         max_entries: None,
         max_value_bytes: None,
+        max_bytes: None,
         max_key_bytes: surli_kv::MAX_KV_KEY_BYTES,
         max_read_bytes: None,
     }

@@ -220,6 +220,7 @@ fn limits_returns_what_the_store_was_built_with() {
     let limits = KvLimits {
         max_entries: Some(7),
         max_value_bytes: Some(8),
+        max_bytes: Some(11),
         max_key_bytes: 9,
         max_read_bytes: Some(10),
     };

@@ -10,7 +10,7 @@ use surli_surrealdb::surrealdb::Surreal;
 use surli_surrealdb::surrealdb::engine::any::Any;
 use surli_surrealdb::{SurrealError, SurrealKvStore, connect};
 
-use crate::support::{DB, NS, call, context, package, runtime};
+use crate::support::{DB, NS, call, context, memory_db, package, package_with, runtime};
 
 /// Opens the file database in `dir`. The engine of a dropped handle shuts
 /// down in the background and holds the directory's lock until it has, so
@@ -91,4 +91,54 @@ async fn a_modules_kv_survives_a_restart_of_everything() {
         .unwrap(),
         6i64.into_value()
     );
+}
+
+/// The demo module under another identity, its KV store in `db`.
+async fn load_demo_as(runtime: &Runtime, db: &Surreal<Any>, org: &str, name: &str) -> Module {
+    let package = package_with("demo", |config| {
+        config.meta.organisation = org.to_owned();
+        config.meta.name = name.to_owned();
+    });
+    let limits = runtime.kv_limits(package.config());
+    let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
+    let options = ModuleOptions {
+        kv: Some(std::sync::Arc::new(store)),
+        ..ModuleOptions::default()
+    };
+    runtime.load_with(package, options).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modules_whose_identities_read_alike_keep_separate_stores() {
+    let db = memory_db().await;
+    let runtime = runtime();
+    let ctx = context(&db);
+    // Organisation `a/b` with name `c`, and organisation `a` with name
+    // `b/c`: joined with `/` they would read the same; `@` likewise.
+    let pairs = [(("a/b", "c"), ("a", "b/c")), (("x", "y@1"), ("x@y", "1"))];
+    for ((org1, name1), (org2, name2)) in pairs {
+        let first = load_demo_as(&runtime, &db, org1, name1).await;
+        let second = load_demo_as(&runtime, &db, org2, name2).await;
+        assert_eq!(
+            call(&first, &ctx, "counter::bump", vec![5i64.into_value()])
+                .await
+                .unwrap(),
+            5i64.into_value()
+        );
+        // The second module starts from nothing: it never sees the first's
+        // counter, and its own bump leaves the first's alone.
+        assert_eq!(
+            call(&second, &ctx, "counter::bump", vec![1i64.into_value()])
+                .await
+                .unwrap(),
+            1i64.into_value(),
+            "{org2}/{name2} read {org1}/{name1}'s store"
+        );
+        assert_eq!(
+            call(&first, &ctx, "counter::bump", vec![1i64.into_value()])
+                .await
+                .unwrap(),
+            6i64.into_value()
+        );
+    }
 }

@@ -40,6 +40,7 @@ fn limits() -> KvLimits {
     KvLimits {
         max_entries: Some(8),
         max_value_bytes: Some(16),
+        max_bytes: Some(70),
         max_key_bytes: 5,
         max_read_bytes: Some(40),
     }
@@ -146,6 +147,16 @@ async fn every_operation_answers_as_the_memory_store_does() {
     }
     ops.push(Op::Set("a".to_owned(), vec![9; 17]));
     ops.push(Op::Set("a".to_owned(), vec![9; 16]));
+    // 51 bytes held of 70: growing by 13 fits once, not twice, in a `set`
+    // or a batch; shrinking is always fine.
+    ops.push(Op::Set("B".to_owned(), vec![1; 16]));
+    ops.push(Op::Set("ab".to_owned(), vec![1; 16]));
+    ops.push(Op::SetBatch(vec![
+        ("ab".to_owned(), vec![2; 16]),
+        ("B".to_owned(), vec![2; 1]),
+    ]));
+    ops.push(Op::SetBatch(vec![("B".to_owned(), vec![3; 1])]));
+    ops.push(Op::Set("ab".to_owned(), vec![1; 16]));
     for a in 0..KEYS.len() {
         for b in [0, 3, 6, 9, 12] {
             for kinds in [(0, 1), (1, 2), (2, 1), (1, 1), (2, 2), (1, 0)] {
@@ -400,6 +411,9 @@ async fn each_module_has_a_table_named_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_name_that_needs_escaping_is_still_one_table() {
     let db = memory_db().await;
+    // The second name would remove table `b` if it were spliced into the
+    // query's text unescaped.
+    exec(&db, "DEFINE TABLE b; CREATE b:1;").await;
     for table in [
         "surli_kv/we`ird\\org/x y@1.0.0",
         "surli_kv/a`; REMOVE TABLE b; `/c@1.0.0",
@@ -417,4 +431,67 @@ async fn a_table_name_that_needs_escaping_is_still_one_table() {
     let tables = value(&db, "INFO FOR DB").await;
     let shown = format!("{tables:?}");
     assert!(shown.contains("we`ird\\\\org"), "{shown}");
+    assert_eq!(
+        value(&db, "RETURN count(SELECT * FROM b)").await,
+        surli::SurrealValue::into_value(1i64),
+        "table `b` was touched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_without_totals_is_counted_when_a_store_opens_it() {
+    let db = memory_db().await;
+    let unlimited = SurrealKvStore::new(db.clone(), TABLE, KvLimits::default());
+    for key in ["k1", "k2", "k3"] {
+        unlimited
+            .set(key.to_owned(), KvValue::from(&[0u8; 8][..]))
+            .await
+            .unwrap();
+    }
+    // As a table written before surli kept totals, or edited by hand: no
+    // guard record.
+    exec(&db, "DELETE surli_kv_guard").await;
+    let limited = SurrealKvStore::new(
+        db.clone(),
+        TABLE,
+        KvLimits {
+            max_entries: Some(4),
+            max_bytes: Some(35),
+            ..KvLimits::default()
+        },
+    );
+    // 30 bytes held: a fourth entry of 10 would make 40.
+    let err = limited
+        .set("k4".to_owned(), KvValue::from(&[0u8; 8][..]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KvError::StoreFull {
+                would_be: 40,
+                limit: 35
+            }
+        ),
+        "{err:?}"
+    );
+    limited
+        .set("k4".to_owned(), KvValue::from(&[0u8; 3][..]))
+        .await
+        .unwrap();
+    let err = limited
+        .set("k5".to_owned(), KvValue::from(&[][..]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KvError::TooManyEntries {
+                would_be: 5,
+                limit: 4
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(limited.count(KeyRange::all()).await.unwrap(), 4);
 }
