@@ -52,11 +52,16 @@ pub(crate) fn from_call(
     let fatal = error.is_instance_fatal();
     match error {
         CallError::Guest { message } => SurrealismError::FunctionCallError(message),
-        CallError::Timeout { limit, .. } => SurrealismError::Timeout {
-            effective: Some(limit),
-            context_timeout,
-            module_limit,
-        },
+        // 0.6.5's timeout always means a broken instance; one that passed
+        // while the call waited for an instance broke nothing, so it is
+        // reported as a plain error (below).
+        CallError::Timeout { limit, phase, .. } if phase != surli::CallPhase::Queue => {
+            SurrealismError::Timeout {
+                effective: Some(limit),
+                context_timeout,
+                module_limit,
+            }
+        }
         error @ (CallError::Instantiation { .. } | CallError::InitFailed { .. }) => {
             SurrealismError::Instantiation(trap(error.to_string()))
         }
@@ -79,6 +84,13 @@ mod tests {
                 limit: Duration::from_millis(5),
                 source_limit: surli::TimeoutLimit::Module,
                 watch: surli::TimeoutWatch::Epoch,
+                phase: surli::CallPhase::Call,
+            },
+            CallError::Timeout {
+                limit: Duration::from_millis(5),
+                source_limit: surli::TimeoutLimit::Caller,
+                watch: surli::TimeoutWatch::WallClock,
+                phase: surli::CallPhase::Queue,
             },
             CallError::OutOfMemory {
                 detail: "grow".to_owned(),
@@ -103,6 +115,9 @@ mod tests {
             CallError::MissingExport {
                 module: "m".to_owned(),
                 export: "init",
+            },
+            CallError::TimeoutNotEnforceable {
+                module: "m".to_owned(),
             },
         ]
     }
@@ -132,6 +147,7 @@ mod tests {
                 limit: Duration::from_millis(40),
                 source_limit: surli::TimeoutLimit::Caller,
                 watch: surli::TimeoutWatch::Epoch,
+                phase: surli::CallPhase::Call,
             },
             Some(Duration::from_millis(40)),
             Some(Duration::from_secs(1)),

@@ -42,7 +42,12 @@ pub struct ModuleEnv {
     net: Arc<NetAllowList>,
     fs_root: Option<PathBuf>,
     stdio: StdioLimits,
+    max_answer_bytes: usize,
 }
+
+/// The default for [`ModuleEnv::max_answer_bytes`]: 64 MiB, the pool's
+/// default `max_result_bytes`.
+const DEFAULT_MAX_ANSWER_BYTES: usize = 64 << 20;
 
 impl ModuleEnv {
     /// The environment of `module` with `capabilities` and its own `kv`
@@ -58,7 +63,23 @@ impl ModuleEnv {
             net: Arc::new(NetAllowList::deny_all()),
             fs_root: None,
             stdio: StdioLimits::default(),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
+    }
+
+    /// Caps the encoded answer of one `sql` or `run` handed to the guest
+    /// at `bytes`; a larger one is refused before any of it reaches guest
+    /// memory, and the guest gets an error naming the limit.
+    #[must_use]
+    pub fn with_max_answer_bytes(mut self, bytes: usize) -> Self {
+        self.max_answer_bytes = bytes;
+        self
+    }
+
+    /// The most bytes one `sql` or `run` answer may encode to (default
+    /// 64 MiB).
+    pub fn max_answer_bytes(&self) -> usize {
+        self.max_answer_bytes
     }
 
     /// Lets the guest's sockets reach the addresses `net` allows (resolved
@@ -123,6 +144,14 @@ impl ModuleEnv {
 /// replacement characters and nothing is dropped. The host therefore holds
 /// at most `max_line_bytes` per stream, however long a guest writes without
 /// a newline (the original runtime's buffer grew without bound).
+///
+/// What one call may print in all is bounded too, both streams together:
+/// [`max_call_bytes`](Self::max_call_bytes) and
+/// [`max_call_lines`](Self::max_call_lines) (a piece of an over-long line
+/// counts as a line). Past either, the rest of the call's output is
+/// dropped; the context receives one notice on stderr saying so, and the
+/// dropped bytes are counted (see [`CallOutput`](crate::CallOutput)). A
+/// guest looping on `println!` cannot flood the embedder's logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StdioLimits {
     /// The most bytes of one line delivered at once, and so the most the
@@ -131,11 +160,27 @@ pub struct StdioLimits {
     ///
     /// Default: [`StdioLimits::DEFAULT_MAX_LINE_BYTES`] (64 KiB).
     pub max_line_bytes: usize,
+    /// The most bytes of output one call delivers, stdout and stderr
+    /// together (line ends not counted).
+    ///
+    /// Default: [`StdioLimits::DEFAULT_MAX_CALL_BYTES`] (1 MiB).
+    pub max_call_bytes: u64,
+    /// The most lines (or pieces of over-long lines) one call delivers,
+    /// stdout and stderr together.
+    ///
+    /// Default: [`StdioLimits::DEFAULT_MAX_CALL_LINES`] (10,000).
+    pub max_call_lines: u64,
 }
 
 impl StdioLimits {
     /// The default line cap: 64 KiB.
     pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+
+    /// The default bytes of output per call: 1 MiB.
+    pub const DEFAULT_MAX_CALL_BYTES: u64 = 1024 * 1024;
+
+    /// The default lines of output per call: 10,000.
+    pub const DEFAULT_MAX_CALL_LINES: u64 = 10_000;
 
     /// The smallest cap that always holds a whole UTF-8 character.
     pub(crate) const MIN_LINE_BYTES: usize = 4;
@@ -150,6 +195,8 @@ impl Default for StdioLimits {
     fn default() -> Self {
         Self {
             max_line_bytes: Self::DEFAULT_MAX_LINE_BYTES,
+            max_call_bytes: Self::DEFAULT_MAX_CALL_BYTES,
+            max_call_lines: Self::DEFAULT_MAX_CALL_LINES,
         }
     }
 }

@@ -59,6 +59,23 @@ pub enum HostError {
         message: String,
     },
 
+    /// The answer of a `sql` or `run` host call encodes to more bytes than
+    /// [`ModuleEnv::max_answer_bytes`](crate::ModuleEnv::max_answer_bytes)
+    /// allows; the guest receives this as the host call's error.
+    #[error(
+        "the answer of `{function}` is {size} bytes encoded, over the host's limit of {limit} \
+         bytes for one answer (max_result_bytes); ask for less at once (LIMIT and START, fewer \
+         fields) and page through the rest"
+    )]
+    AnswerTooLarge {
+        /// `sql` or `run`.
+        function: &'static str,
+        /// The size of the encoded answer.
+        size: usize,
+        /// The limit it broke.
+        limit: usize,
+    },
+
     /// The linker could not be built.
     #[error("cannot build the linker for surrealism:plugin: {message}")]
     Linker {

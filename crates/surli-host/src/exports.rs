@@ -560,3 +560,34 @@ where
         Self::lift(cx, pair, |cx| T::linear_lift_from_memory(cx, ty, bytes))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `Bounded` reads a list's pointer and length itself (`pointer_pair`)
+    /// and hands wasmtime's own lift the same two flat values. Both rely on
+    /// wasmtime laying out `list<u8>` and `string` as two 32-bit words in a
+    /// 32-bit memory. A wasmtime upgrade that changes this must fail here,
+    /// loudly, before `Bounded` misreads an answer.
+    #[test]
+    fn the_list_layout_bounded_relies_on_is_wasmtimes() {
+        for abi in [
+            <Vec<u8> as ComponentType>::ABI,
+            <String as ComponentType>::ABI,
+        ] {
+            assert_eq!(
+                (abi.size32, abi.align32, abi.flat_count),
+                (8, 4, Some(2)),
+                "wasmtime's canonical ABI for lists changed: review `Bounded` and `pointer_pair`"
+            );
+        }
+        let bounded = <Bounded<Vec<u8>> as ComponentType>::ABI;
+        assert_eq!(
+            (bounded.size32, bounded.align32, bounded.flat_count),
+            (8, 4, Some(2))
+        );
+        assert_eq!(pointer_pair(&[1, 0, 0, 0, 2, 1, 0, 0]).unwrap(), (1, 258));
+    }
+}

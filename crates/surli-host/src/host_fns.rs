@@ -32,6 +32,22 @@ fn decode_stored(bytes: &[u8]) -> GuestResult<Value> {
 }
 
 impl HostState {
+    /// Encodes the answer of `function` for the guest, refusing one over
+    /// the module's answer limit before it reaches guest memory.
+    fn answer(&self, function: &'static str, value: &Value) -> GuestResult<Vec<u8>> {
+        let bytes = codec::encode_value(value).map_err(codec_error)?;
+        let limit = self.env().max_answer_bytes();
+        if bytes.len() > limit {
+            return Err(HostError::AnswerTooLarge {
+                function,
+                size: bytes.len(),
+                limit,
+            }
+            .to_string());
+        }
+        Ok(bytes)
+    }
+
     /// The store of this host call: the one the call's context supplies,
     /// or else the module's. Cloned out: a borrow of `self` held across an
     /// await would need `HostState: Sync`, which WASI's state is not.
@@ -89,7 +105,7 @@ impl Host for HostState {
             .sql(&call.info, &query, vars)
             .await
             .map_err(|error| error.to_string())?;
-        codec::encode_value(&value).map_err(codec_error)
+        self.answer("sql", &value)
     }
 
     async fn run(
@@ -106,7 +122,7 @@ impl Host for HostState {
             .run(&call.info, &fnc, version.as_deref(), args)
             .await
             .map_err(|error| error.to_string())?;
-        codec::encode_value(&value).map_err(codec_error)
+        self.answer("run", &value)
     }
 
     async fn kv_get(&mut self, key: String) -> GuestResult<Option<Vec<u8>>> {

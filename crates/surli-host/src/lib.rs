@@ -182,6 +182,7 @@ pub mod bindings {
     });
 }
 
+pub use call::CallOutput;
 pub use context::{CallInfo, CallKind, ContextError, InvocationContext, NullContext};
 pub use env::{ModuleEnv, StdioLimits};
 pub use error::HostError;

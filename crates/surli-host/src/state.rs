@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::call::{ActiveCall, CallSlot};
+use crate::call::{ActiveCall, CallOutput, CallSlot};
 use crate::stdio::{GuestOutput, StdioChannel};
 use crate::wasi::build_wasi;
 use crate::{CallInfo, HostError, InvocationContext, MemoryLimiter, ModuleEnv};
@@ -47,7 +47,7 @@ impl HostState {
     ///
     /// [`HostError::Wasi`] when the attached directory cannot be opened.
     pub fn new(env: Arc<ModuleEnv>, memory: MemoryLimiter) -> Result<Self, HostError> {
-        let idle = ActiveCall::idle(CallInfo::idle(Arc::clone(env.module())));
+        let idle = ActiveCall::idle(CallInfo::idle(Arc::clone(env.module())), env.stdio_limits());
         let call = Arc::clone(&idle);
         let slot = CallSlot::new(Arc::clone(&call));
         let cap = env.stdio_limits().line_cap();
@@ -77,20 +77,25 @@ impl HostState {
     ///
     /// Output still pending from before goes to the previous context first.
     pub fn set_call(&mut self, ctx: Arc<dyn InvocationContext>, info: CallInfo) {
-        self.install(Arc::new(ActiveCall { ctx, info }));
+        let limits = self.env.stdio_limits();
+        self.install(ActiveCall::new(ctx, info, limits));
     }
 
     /// Ends the current call: delivers its unfinished output line to its
-    /// context, then puts [`NullContext`](crate::NullContext) back.
-    pub fn clear_call(&mut self) {
-        self.install(Arc::clone(&self.idle));
+    /// context, then puts [`NullContext`](crate::NullContext) back. Returns
+    /// what was dropped of the call's output over the
+    /// [`StdioLimits`](crate::StdioLimits).
+    pub fn clear_call(&mut self) -> CallOutput {
+        self.install(Arc::clone(&self.idle))
     }
 
-    fn install(&mut self, next: Arc<ActiveCall>) {
+    fn install(&mut self, next: Arc<ActiveCall>) -> CallOutput {
         self.stdout.flush_to(&self.call);
         self.stderr.flush_to(&self.call);
+        let ended = self.call.output.report();
         self.slot.replace(Arc::clone(&next));
         self.call = next;
+        ended
     }
 
     /// The call in progress; of kind [`CallKind::Idle`](crate::CallKind::Idle)

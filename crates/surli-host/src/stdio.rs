@@ -13,7 +13,7 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use crate::call::{ActiveCall, CallSlot};
+use crate::call::{ActiveCall, Admit, CallSlot};
 
 /// The most bytes a guest may hand over in one WASI `write`. Each write is
 /// copied out of guest memory first, and `write-zeroes` allocates this many
@@ -137,10 +137,16 @@ impl Shared {
     }
 
     fn deliver(&self, call: &ActiveCall, piece: &[u8]) {
-        let text = String::from_utf8_lossy(piece);
-        match self.channel {
-            StdioChannel::Stdout => call.ctx.stdout(&call.info, &text),
-            StdioChannel::Stderr => call.ctx.stderr(&call.info, &text),
+        match call.output.admit(piece.len()) {
+            Admit::Yes => {
+                let text = String::from_utf8_lossy(piece);
+                match self.channel {
+                    StdioChannel::Stdout => call.ctx.stdout(&call.info, &text),
+                    StdioChannel::Stderr => call.ctx.stderr(&call.info, &text),
+                }
+            }
+            Admit::FirstDropped => call.ctx.stderr(&call.info, &call.output.notice()),
+            Admit::Dropped => {}
         }
     }
 }

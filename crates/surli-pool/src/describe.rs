@@ -8,7 +8,8 @@ use surli_host::{CallInfo, NullContext};
 use surli_package::{ExportsManifest, FunctionExport};
 use surrealdb_types::Kind;
 
-use crate::error::CallError;
+use crate::error::{CallError, CallPhase};
+use crate::instance::Instance;
 use crate::module::ModuleInner;
 
 /// One exported function, as the module reports it.
@@ -87,6 +88,18 @@ async fn describe_all(module: &ModuleInner) -> Result<Vec<FunctionSignature>, Ca
     let mut instance = module.new_instance().await?;
     // The probe is never pooled: `init` did not run in it.
     module.counters.instance_discarded();
+    // The epoch deadline armed at instantiation stops a guest that loops;
+    // the wall clock stops one blocked in a host call (a KV store that
+    // never answers), so a load cannot hang on the probe.
+    let limit = crate::instance::own_limit(module, CallPhase::Describe);
+    crate::instance::guard(module, limit, ask(module, &mut instance)).await?
+}
+
+/// Asks the probe instance for every function's signature.
+async fn ask(
+    module: &ModuleInner,
+    instance: &mut Instance,
+) -> Result<Vec<FunctionSignature>, CallError> {
     let info = CallInfo::introspect(Arc::clone(module.env.module()), None);
     let (exports, store) = instance.parts();
     store.data_mut().set_call(Arc::new(NullContext), info);

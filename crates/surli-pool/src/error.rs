@@ -115,6 +115,35 @@ pub enum TimeoutWatch {
     WallClock,
 }
 
+/// Where a call was when its time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallPhase {
+    /// Waiting for one of the module's instances to be free (the pool was
+    /// fully checked out).
+    Queue,
+    /// Creating a new instance.
+    Instantiate,
+    /// Running the module's `init` in a new instance.
+    Init,
+    /// Running the guest's function.
+    Call,
+    /// Asking a new module for its functions' signatures, at load.
+    Describe,
+}
+
+impl std::fmt::Display for CallPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Queue => "waiting for a free instance",
+            Self::Instantiate => "creating an instance",
+            Self::Init => "running init in a new instance",
+            Self::Call => "running the function",
+            Self::Describe => "describing the module's functions at load",
+        })
+    }
+}
+
 /// Why a call failed. [`CallError::is_instance_fatal`] says whether the
 /// instance was discarded (the lease takes care of that by itself).
 #[derive(Debug, thiserror::Error)]
@@ -127,8 +156,11 @@ pub enum CallError {
         /// The guest's error text.
         message: String,
     },
-    /// The call ran past its time limit.
-    #[error("call timed out after {limit:?}: {source_limit} fired")]
+    /// The call ran past its time limit. A caller's timeout covers the
+    /// whole call, from asking for an instance to the guest's answer; the
+    /// module's and the server's `max_execution_time` cover the guest's run
+    /// (and `init`'s, separately).
+    #[error("call timed out after {limit:?} while {phase}: {source_limit} fired")]
     Timeout {
         /// The limit that fired.
         limit: Duration,
@@ -136,6 +168,23 @@ pub enum CallError {
         source_limit: TimeoutLimit,
         /// How it was noticed.
         watch: TimeoutWatch,
+        /// What the call was doing when its time ran out. Only a caller's
+        /// timeout can fire before [`CallPhase::Call`]; the instance is
+        /// discarded only when it fired there.
+        phase: CallPhase,
+    },
+    /// The caller gave a timeout for a module that runs without timeouts
+    /// (`strict_timeout = false`, which the server granted): its code has
+    /// no interruption points, so nothing could hold the call to the
+    /// timeout. Refused before anything ran.
+    #[error(
+        "module {module} runs without timeouts (strict_timeout = false), so the caller's timeout \
+         cannot be enforced; call it without a timeout, or have the server refuse relaxed \
+         timeouts (allow_relaxed_timeout = false) so it loads with them"
+    )]
+    TimeoutNotEnforceable {
+        /// `organisation/name@version`.
+        module: String,
     },
     /// The guest asked for more memory than its limit allows.
     #[error("out of memory: {detail}")]
@@ -216,7 +265,8 @@ impl CallError {
     /// A short, stable name for the kind of failure, for machines (logs,
     /// metrics, the CLI's `{"err": …, "kind": …}` lines): `guest`,
     /// `timeout`, `out_of_memory`, `trap`, `instantiation`, `init_failed`,
-    /// `result_too_large`, `reentrant`, `codec` or `missing_export`.
+    /// `result_too_large`, `reentrant`, `timeout_not_enforceable`, `codec` or
+    /// `missing_export`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Guest { .. } => "guest",
@@ -227,6 +277,7 @@ impl CallError {
             Self::InitFailed { .. } => "init_failed",
             Self::ResultTooLarge { .. } => "result_too_large",
             Self::Reentrant { .. } => "reentrant",
+            Self::TimeoutNotEnforceable { .. } => "timeout_not_enforceable",
             Self::Codec(_) => "codec",
             Self::MissingExport { .. } => "missing_export",
         }
@@ -234,16 +285,18 @@ impl CallError {
 
     /// Whether the instance that produced this error was discarded: it
     /// trapped, timed out, ran out of memory, answered with more than the
-    /// result-size cap, or never became usable.
+    /// result-size cap, or never became usable (a caller's timeout that
+    /// fired while it was being created or initialised). A timeout that
+    /// fired while the call waited for an instance involved none.
     pub fn is_instance_fatal(&self) -> bool {
-        matches!(
-            self,
-            Self::Timeout { .. }
-                | Self::OutOfMemory { .. }
-                | Self::Trap { .. }
-                | Self::Instantiation { .. }
-                | Self::InitFailed { .. }
-                | Self::ResultTooLarge { .. }
-        )
+        match self {
+            Self::Timeout { phase, .. } => *phase != CallPhase::Queue,
+            Self::OutOfMemory { .. }
+            | Self::Trap { .. }
+            | Self::Instantiation { .. }
+            | Self::InitFailed { .. }
+            | Self::ResultTooLarge { .. } => true,
+            _ => false,
+        }
     }
 }

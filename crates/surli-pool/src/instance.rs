@@ -10,7 +10,8 @@ use surli_engine::SurliEngine;
 use surli_engine::wasmtime::{Store, Trap, UpdateDeadline};
 use surli_host::{CallInfo, CallKind, GuestExports, HostState, InvocationContext, InvokeAnswer};
 
-use crate::error::{CallError, TimeoutLimit, TimeoutWatch};
+use crate::caller::CallerDeadline;
+use crate::error::{CallError, CallPhase, TimeoutLimit, TimeoutWatch};
 use crate::module::ModuleInner;
 
 pub(crate) struct Instance {
@@ -84,9 +85,26 @@ impl Deadline {
 
 /// The limit a call runs under and whose it is.
 #[derive(Clone, Copy)]
-struct CallLimit {
+pub(crate) struct CallLimit {
+    /// How long the guest may run from now.
     limit: Duration,
     source: TimeoutLimit,
+    /// The limit its timeout error names: the caller's whole timeout, of
+    /// which `limit` may be only what was left when the guest started.
+    reported: Duration,
+    /// What the guest is running.
+    phase: CallPhase,
+}
+
+impl CallLimit {
+    fn timeout(self, watch: TimeoutWatch) -> CallError {
+        CallError::Timeout {
+            limit: self.reported,
+            source_limit: self.source,
+            watch,
+            phase: self.phase,
+        }
+    }
 }
 
 impl Instance {
@@ -154,9 +172,9 @@ impl Instance {
         ctx: Arc<dyn InvocationContext>,
         function: Option<&str>,
         args: &[u8],
-        caller_timeout: Option<Duration>,
+        caller: Option<CallerDeadline>,
     ) -> Result<Vec<u8>, CallError> {
-        let limit = call_limit(module, caller_timeout);
+        let limit = call_limit(module, caller);
         let name = self.function_name(function);
         let info = CallInfo::shared(Arc::clone(module.env.module()), CallKind::Invoke, name);
         self.prepare(module, ctx, info, limit);
@@ -170,7 +188,7 @@ impl Instance {
         // When the guard fired the guest was stopped midway: `in_call`
         // stays set so the instance can never be pooled again.
         self.in_call = outcome.is_err();
-        self.store.data_mut().clear_call();
+        self.end_call(module);
         match outcome {
             Err(stopped) => Err(stopped),
             Ok(Ok(InvokeAnswer::Value(bytes))) => Ok(bytes),
@@ -191,13 +209,13 @@ impl Instance {
         ctx: Arc<dyn InvocationContext>,
         info: CallInfo,
     ) -> Result<(), String> {
-        let limit = call_limit(module, None);
+        let limit = own_limit(module, CallPhase::Init);
         self.prepare(module, ctx, info, limit);
         self.in_call = true;
         let call = self.exports.init(&mut self.store);
         let outcome = crate::chain::within(module.chain_id(), guard(module, limit, call)).await;
         self.in_call = outcome.is_err();
-        self.store.data_mut().clear_call();
+        self.end_call(module);
         match outcome {
             Err(stopped) => Err(stopped.to_string()),
             Ok(Ok(Ok(()))) => {
@@ -206,6 +224,15 @@ impl Instance {
             }
             Ok(Ok(Err(message))) => Err(message),
             Ok(Err(error)) => Err(self.classify(error, limit).to_string()),
+        }
+    }
+
+    /// Takes the call's context out of the instance, and counts output the
+    /// host dropped over its limits.
+    fn end_call(&mut self, module: &ModuleInner) {
+        let output = self.store.data_mut().clear_call();
+        if output.truncated() {
+            module.counters.output_truncated(output.dropped_bytes);
         }
     }
 
@@ -229,11 +256,7 @@ impl Instance {
         limit: Option<CallLimit>,
     ) -> CallError {
         if let (Some(Trap::Interrupt), Some(limit)) = (error.downcast_ref::<Trap>(), limit) {
-            return CallError::Timeout {
-                limit: limit.limit,
-                source_limit: limit.source,
-                watch: TimeoutWatch::Epoch,
-            };
+            return limit.timeout(TimeoutWatch::Epoch);
         }
         if let Some(exhausted) = self.store.data().memory_limiter().exhausted() {
             return CallError::OutOfMemory {
@@ -246,33 +269,48 @@ impl Instance {
     }
 }
 
-/// The limit for a call: the caller's timeout if it is tighter than the
-/// module's effective limit. Modules on the fast engine (no timeouts, by
-/// the server's consent) have none at all: their code has no epoch checks,
-/// so nothing could stop it anyway.
-fn call_limit(module: &ModuleInner, caller: Option<Duration>) -> Option<CallLimit> {
+/// The limit for a call: what is left of the caller's deadline if that is
+/// tighter than the module's effective limit. Modules on the fast engine
+/// (no timeouts, by the server's consent) have none at all: their code has
+/// no epoch checks, so nothing could stop it anyway, and a caller's
+/// deadline is refused before the call starts
+/// ([`CallError::TimeoutNotEnforceable`]).
+fn call_limit(module: &ModuleInner, caller: Option<CallerDeadline>) -> Option<CallLimit> {
     if !module.limits.strict_timeout {
         return None;
     }
-    let own = module.limits.max_execution_time.map(|l| CallLimit {
-        limit: l.value,
-        source: l.set_by.into(),
-    });
-    match (caller, own) {
-        (Some(c), Some(o)) if c >= o.limit => Some(o),
-        (Some(c), _) => Some(CallLimit {
-            limit: c,
+    let own = own_limit(module, CallPhase::Call);
+    match (caller.map(|c| (c, c.remaining())), own) {
+        (Some((_, left)), Some(own)) if left >= own.limit => Some(own),
+        (Some((caller, left)), _) => Some(CallLimit {
+            limit: left,
             source: TimeoutLimit::Caller,
+            reported: caller.timeout(),
+            phase: CallPhase::Call,
         }),
         (None, own) => own,
     }
+}
+
+/// The module's own limit for `phase`, for the guest's run and for work
+/// no caller's deadline covers (`init`, instantiation, the probe at load).
+pub(crate) fn own_limit(module: &ModuleInner, phase: CallPhase) -> Option<CallLimit> {
+    if !module.limits.strict_timeout {
+        return None;
+    }
+    module.limits.max_execution_time.map(|l| CallLimit {
+        limit: l.value,
+        source: l.set_by.into(),
+        reported: l.value,
+        phase,
+    })
 }
 
 /// Awaits `call`, abandoning it when the wall clock passes the limit plus
 /// the grace period: the epoch cannot interrupt a guest blocked in a host
 /// call, but dropping the future can. When the guard fires the error names
 /// the limit, so no caller has to rebuild it.
-async fn guard<F: Future>(
+pub(crate) async fn guard<F: Future>(
     module: &ModuleInner,
     limit: Option<CallLimit>,
     call: F,
@@ -295,9 +333,5 @@ async fn guard<F: Future>(
     }
     tokio::time::timeout(wall, call)
         .await
-        .map_err(|_| CallError::Timeout {
-            limit: limit.limit,
-            source_limit: limit.source,
-            watch: TimeoutWatch::WallClock,
-        })
+        .map_err(|_| limit.timeout(TimeoutWatch::WallClock))
 }

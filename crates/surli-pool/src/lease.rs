@@ -7,6 +7,7 @@ use surli_host::{CallInfo, InvocationContext};
 use surrealdb_types::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::caller::CallerDeadline;
 use crate::error::CallError;
 use crate::instance::Instance;
 use crate::module::Module;
@@ -63,7 +64,12 @@ impl Lease {
     }
 
     /// Calls `function` under the caller's timeout, when it is tighter than
-    /// the module's limit.
+    /// the module's limit. The timeout covers the whole call, a new
+    /// instance included when the lease's last one broke.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Module::call_with_timeout`].
     pub async fn call_with_timeout(
         &mut self,
         function: Option<&str>,
@@ -73,8 +79,9 @@ impl Lease {
         let module = self.module.clone();
         let tally = Tally::start(&module.inner.counters);
         let outcome = async {
+            let deadline = self.module.inner.caller_deadline(timeout)?;
             let encoded = surli_host::codec::encode_args(&args).map_err(CallError::Codec)?;
-            let bytes = self.invoke(function, &encoded, timeout).await?;
+            let bytes = self.invoke(function, &encoded, deadline).await?;
             surli_host::codec::decode_value(&bytes).map_err(CallError::Codec)
         }
         .await;
@@ -92,7 +99,11 @@ impl Lease {
     ) -> Result<Vec<u8>, CallError> {
         let module = self.module.clone();
         let tally = Tally::start(&module.inner.counters);
-        let outcome = self.invoke(function, args, timeout).await;
+        let outcome = async {
+            let deadline = self.module.inner.caller_deadline(timeout)?;
+            self.invoke(function, args, deadline).await
+        }
+        .await;
         tally.finish(&outcome);
         outcome
     }
@@ -147,7 +158,7 @@ impl Lease {
         &mut self,
         function: Option<&str>,
         args: &[u8],
-        timeout: Option<Duration>,
+        deadline: Option<CallerDeadline>,
     ) -> Result<Vec<u8>, CallError> {
         self.discard_if_abandoned();
         let inner = &self.module.inner;
@@ -155,10 +166,10 @@ impl Lease {
             Some(instance) => instance,
             None => self
                 .instance
-                .insert(inner.new_initialised_instance().await?),
+                .insert(inner.new_initialised_instance(deadline).await?),
         };
         let outcome = instance
-            .invoke(inner, Arc::clone(&self.ctx), function, args, timeout)
+            .invoke(inner, Arc::clone(&self.ctx), function, args, deadline)
             .await;
         if outcome.as_ref().is_err_and(CallError::is_instance_fatal) {
             self.instance = None;

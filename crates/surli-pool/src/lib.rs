@@ -22,6 +22,7 @@
 //! fired ([`TimeoutLimit`]) and how it was noticed ([`TimeoutWatch`]).
 #![deny(missing_docs)]
 
+mod caller;
 mod chain;
 mod describe;
 mod error;
@@ -32,7 +33,7 @@ mod runtime;
 mod stats;
 
 pub use describe::{FunctionSignature, exports_manifest};
-pub use error::{CallError, LoadError, TimeoutLimit, TimeoutWatch};
+pub use error::{CallError, CallPhase, LoadError, TimeoutLimit, TimeoutWatch};
 pub use lease::Lease;
 pub use module::{Isolation, Module, ModuleOptions};
 pub use runtime::{Runtime, RuntimeOptions};

@@ -19,8 +19,9 @@ use surli_package::Package;
 use surrealdb_types::Value;
 use tokio::sync::Semaphore;
 
+use crate::caller::{CallerDeadline, within};
 use crate::describe::{self, FunctionSignature};
-use crate::error::{CallError, LoadError};
+use crate::error::{CallError, CallPhase, LoadError};
 use crate::instance::{Deadline, Instance};
 use crate::lease::{Lease, Tally};
 use crate::runtime::RuntimeInner;
@@ -268,7 +269,8 @@ impl Module {
             Arc::clone(&kv),
         )
         .with_net(Arc::new(net))
-        .with_stdio_limits(runtime.options.stdio);
+        .with_stdio_limits(runtime.options.stdio)
+        .with_max_answer_bytes(runtime.options.max_result_bytes);
         if let Some(root) = package.fs_path() {
             env = env.with_fs_root(root);
         }
@@ -426,6 +428,17 @@ impl Module {
 
     /// [`Module::call`] with the caller's own timeout, which can only
     /// shorten the module's limit.
+    ///
+    /// The caller's timeout covers the whole call, end to end: waiting for
+    /// a free instance, creating one and running its `init` when the pool
+    /// has none idle, and the guest's run; [`CallError::Timeout`] says in
+    /// which [`CallPhase`] it fired. The module's own `max_execution_time`
+    /// covers only the guest's run.
+    ///
+    /// # Errors
+    ///
+    /// Every [`CallError`]; [`CallError::TimeoutNotEnforceable`] when a
+    /// timeout is given for a module that runs without timeouts.
     pub async fn call_with_timeout(
         &self,
         ctx: Arc<dyn InvocationContext>,
@@ -435,9 +448,10 @@ impl Module {
     ) -> Result<Value, CallError> {
         let tally = Tally::start(&self.inner.counters);
         let outcome = async {
+            let deadline = self.inner.caller_deadline(timeout)?;
             let encoded = surli_host::codec::encode_args(&args).map_err(CallError::Codec)?;
-            let mut lease = self.lease_uncounted(ctx).await?;
-            let bytes = lease.invoke(function, &encoded, timeout).await?;
+            let mut lease = self.lease_until(ctx, deadline).await?;
+            let bytes = lease.invoke(function, &encoded, deadline).await?;
             surli_host::codec::decode_value(&bytes).map_err(CallError::Codec)
         }
         .await;
@@ -457,8 +471,9 @@ impl Module {
     ) -> Result<Vec<u8>, CallError> {
         let tally = Tally::start(&self.inner.counters);
         let outcome = async {
-            let mut lease = self.lease_uncounted(ctx).await?;
-            lease.invoke(function, args, timeout).await
+            let deadline = self.inner.caller_deadline(timeout)?;
+            let mut lease = self.lease_until(ctx, deadline).await?;
+            lease.invoke(function, args, deadline).await
         }
         .await;
         tally.finish(&outcome);
@@ -470,7 +485,7 @@ impl Module {
     /// it (trap, timeout, out of memory, or a call future dropped midway),
     /// in which case it is discarded: callers cannot get this wrong.
     pub async fn lease(&self, ctx: Arc<dyn InvocationContext>) -> Result<Lease, CallError> {
-        self.lease_uncounted(ctx).await
+        self.lease_until(ctx, None).await
     }
 
     /// Takes a new instance on which `init` has *not* run, for a caller
@@ -487,22 +502,46 @@ impl Module {
         Ok(Lease::new(self.clone(), instance, permit, ctx))
     }
 
-    async fn lease_uncounted(&self, ctx: Arc<dyn InvocationContext>) -> Result<Lease, CallError> {
+    /// A lease for a call that must be over by `deadline`: waiting for a
+    /// permit and making a new instance count against it.
+    async fn lease_until(
+        &self,
+        ctx: Arc<dyn InvocationContext>,
+        deadline: Option<CallerDeadline>,
+    ) -> Result<Lease, CallError> {
         let inner = &self.inner;
-        let permit = inner.permit().await?;
+        let permit = within(deadline, CallPhase::Queue, inner.permit()).await?;
         let pooled = inner.take_idle();
         let instance = match pooled {
             Some(instance) => {
                 inner.counters.pool_hit();
                 instance
             }
-            None => inner.new_initialised_instance().await?,
+            None => inner.new_initialised_instance(deadline).await?,
         };
         Ok(Lease::new(self.clone(), instance, permit, ctx))
     }
 }
 
 impl ModuleInner {
+    /// The deadline of a call starting now with the caller's `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::TimeoutNotEnforceable`] when the module runs without
+    /// timeouts: nothing could hold its guest to the caller's.
+    pub(crate) fn caller_deadline(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<CallerDeadline>, CallError> {
+        if timeout.is_some() && !self.limits.strict_timeout {
+            return Err(CallError::TimeoutNotEnforceable {
+                module: self.id.clone(),
+            });
+        }
+        Ok(CallerDeadline::starting_now(timeout))
+    }
+
     /// This module's key in the task's call chain.
     pub(crate) fn chain_id(&self) -> usize {
         std::ptr::from_ref(self) as usize
@@ -617,7 +656,13 @@ impl ModuleInner {
         let deadline = Deadline::install(&mut store, &self.engine);
         let limit = self.limits.max_execution_time.map(|l| l.value);
         deadline.arm(&mut store, &self.engine, limit);
-        let instance = match pre.instantiate_async(&mut store).await {
+        // Guarded as a call is: a start function that loops meets the epoch
+        // deadline, one blocked in a host call meets the wall clock.
+        let limit = crate::instance::own_limit(self, CallPhase::Instantiate);
+        let instantiated = crate::instance::guard(self, limit, pre.instantiate_async(&mut store))
+            .await
+            .map_err(Attempt::Failed)?;
+        let instance = match instantiated {
             Ok(instance) => instance,
             Err(e) if surli_engine::is_pool_exhausted(&e) => {
                 return Err(Attempt::PoolExhausted(e));
@@ -631,21 +676,32 @@ impl ModuleInner {
         Ok(Instance::new(store, exports, deadline))
     }
 
-    pub(crate) async fn new_initialised_instance(&self) -> Result<Instance, CallError> {
+    /// A new instance with `init` run in it; a caller's `deadline` bounds
+    /// making it and running `init` (and `init` meets the module's own
+    /// limit besides).
+    pub(crate) async fn new_initialised_instance(
+        &self,
+        deadline: Option<CallerDeadline>,
+    ) -> Result<Instance, CallError> {
         if let Some(error) = self.remembered_init_failure() {
             return Err(error);
         }
-        let mut instance = self.new_instance().await?;
+        let mut instance = within(deadline, CallPhase::Instantiate, self.new_instance()).await?;
         // Until `init` succeeds the instance is on its way out: if it fails,
         // or if this future is dropped while `init` runs (a cancelled call
         // that had to grow the pool), the instance is dropped here and
         // counted as discarded.
         let unfinished = Unfinished(&self.counters);
         let info = CallInfo::init(Arc::clone(self.env.module()));
-        match instance
-            .run_init(self, Arc::clone(&self.init_context), info)
-            .await
-        {
+        let init = async {
+            Ok(instance
+                .run_init(self, Arc::clone(&self.init_context), info)
+                .await)
+        };
+        // The caller's deadline passing while `init` runs is the caller's
+        // timeout, not a failure of `init`: nothing is remembered, and the
+        // half-initialised instance is dropped (counted by `unfinished`).
+        match within(deadline, CallPhase::Init, init).await? {
             Ok(()) => {
                 std::mem::forget(unfinished);
                 *self.init_failure.lock() = None;
@@ -809,6 +865,7 @@ pub(crate) fn kv_limits(limits: &surli_config::EffectiveLimits) -> KvLimits {
     KvLimits {
         max_entries: limits.max_kv_entries.map(|l| l.value),
         max_value_bytes: limits.max_kv_value_bytes.map(|l| l.value),
+        max_bytes: limits.max_kv_bytes.map(|l| l.value),
         ..KvLimits::default()
     }
 }

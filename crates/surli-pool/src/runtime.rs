@@ -49,6 +49,11 @@ pub struct RuntimeOptions {
     /// together: it is wasmtime's hostcall fuel, whose own default is
     /// 128 MiB. A host call over it traps (`CallError::Trap`).
     ///
+    /// And it bounds what one `sql` or `run` hands back to the guest: an
+    /// answer that encodes to more is refused before it reaches guest
+    /// memory, and the guest's host call fails with an error that names
+    /// this limit (an SDK guest passes it on as its own error).
+    ///
     /// Default: 64 MiB.
     pub max_result_bytes: usize,
     /// Where compiled components are kept between processes, so a module

@@ -42,6 +42,8 @@ struct Shard {
     pool_hits: AtomicU64,
     init_failures: AtomicU64,
     checked_out: AtomicU64,
+    output_truncated_calls: AtomicU64,
+    output_dropped_bytes: AtomicU64,
 }
 
 /// The shard of the current thread, handed out round-robin on first use.
@@ -112,6 +114,11 @@ pub struct ModuleStats {
     pub artifact_bytes: u64,
     /// How long getting the compiled component took at load.
     pub artifact_time: Duration,
+    /// Calls (and `init` runs) whose output passed the runtime's
+    /// [`StdioLimits`](surli_host::StdioLimits) per call and was cut short.
+    pub output_truncated_calls: u64,
+    /// Bytes of guest output dropped past those limits.
+    pub output_dropped_bytes: u64,
 }
 
 /// How a module's compiled component was obtained, fixed at load.
@@ -153,6 +160,8 @@ impl Counters {
             artifact_source: artifact.source,
             artifact_bytes: artifact.bytes,
             artifact_time: artifact.time,
+            output_truncated_calls: sum(|s| &s.output_truncated_calls),
+            output_dropped_bytes: sum(|s| &s.output_dropped_bytes),
         }
     }
 
@@ -207,6 +216,14 @@ impl Counters {
 
     pub(crate) fn init_failed(&self) {
         bump(&self.mine().init_failures);
+    }
+
+    pub(crate) fn output_truncated(&self, dropped_bytes: u64) {
+        let shard = self.mine();
+        bump(&shard.output_truncated_calls);
+        shard
+            .output_dropped_bytes
+            .fetch_add(dropped_bytes, Ordering::Relaxed);
     }
 
     pub(crate) fn checked_out(&self) {

@@ -40,8 +40,9 @@ pub use surli_host::{CallInfo, CallKind, ContextError, InvocationContext, NullCo
 pub use surli_kv::{KvStore, MemoryKvStore};
 pub use surli_package::{Package, PackageError, ReadOptions};
 pub use surli_pool::{
-    ArtifactCache, ArtifactSource, CacheStats, CallError, FunctionSignature, Lease, LoadError,
-    Module, ModuleOptions, ModuleStats, Runtime, RuntimeOptions, TimeoutLimit, TimeoutWatch,
+    ArtifactCache, ArtifactSource, CacheStats, CallError, CallPhase, FunctionSignature, Lease,
+    LoadError, Module, ModuleOptions, ModuleStats, Runtime, RuntimeOptions, TimeoutLimit,
+    TimeoutWatch,
 };
 /// The SurrealDB value types that cross the boundary.
 pub use surrealdb_types::{self as types, Object, SurrealValue, Value};

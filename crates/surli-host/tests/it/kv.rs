@@ -222,12 +222,29 @@ async fn store_errors_reach_the_guest_as_messages() {
 }
 
 #[tokio::test]
-async fn each_module_sees_only_its_own_store() {
-    let mut first = state();
-    let mut second = state();
+async fn instances_share_their_modules_store_and_no_other() {
+    let module = |store: Arc<MemoryKvStore>| {
+        Arc::new(ModuleEnv::new(meta(), Capabilities::default(), store))
+    };
+    let instance =
+        |env: &Arc<ModuleEnv>| HostState::new(Arc::clone(env), MemoryLimiter::default()).unwrap();
+    let store = Arc::new(MemoryKvStore::default());
+    let one = module(Arc::clone(&store));
+    // A second module with the same identity, but a store of its own.
+    let other = module(Arc::new(MemoryKvStore::default()));
+    let mut first = instance(&one);
+    let mut second = instance(&one);
+    let mut stranger = instance(&other);
     first
         .kv_set("k".to_owned(), encoded(&int(1)))
         .await
         .unwrap();
-    assert_eq!(second.kv_get("k".to_owned()).await.unwrap(), None);
+    // Another instance of the same module reads it: the host wrote to the
+    // module's store, not to one of its own.
+    assert_eq!(
+        second.kv_get("k".to_owned()).await.unwrap(),
+        Some(encoded(&int(1)))
+    );
+    assert_eq!(store.len(), 1);
+    assert_eq!(stranger.kv_get("k".to_owned()).await.unwrap(), None);
 }

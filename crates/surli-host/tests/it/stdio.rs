@@ -12,8 +12,13 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use crate::{Recording, Seen, in_call, meta, store};
 
 fn state_with_cap(max_line_bytes: usize) -> (HostState, Arc<Recording>) {
-    let env = ModuleEnv::new(meta(), Capabilities::default(), store())
-        .with_stdio_limits(StdioLimits { max_line_bytes });
+    let env =
+        ModuleEnv::new(meta(), Capabilities::default(), store()).with_stdio_limits(StdioLimits {
+            max_line_bytes,
+            // Lines are the subject here, not what one call may print.
+            max_call_bytes: u64::MAX,
+            max_call_lines: u64::MAX,
+        });
     let mut state = HostState::new(Arc::new(env), MemoryLimiter::default()).unwrap();
     let ctx = Recording::new();
     let info = CallInfo::invoke(Arc::clone(state.env().module()), Some("printer"));
@@ -223,4 +228,68 @@ fn empty_lines_are_delivered() {
 fn the_default_line_cap_is_64_kib() {
     assert_eq!(StdioLimits::default().max_line_bytes, 64 * 1024);
     assert_eq!(StdioLimits::DEFAULT_MAX_LINE_BYTES, 64 * 1024);
+}
+
+fn state_with_call_limits(max_call_bytes: u64, max_call_lines: u64) -> (HostState, Arc<Recording>) {
+    let env =
+        ModuleEnv::new(meta(), Capabilities::default(), store()).with_stdio_limits(StdioLimits {
+            max_call_bytes,
+            max_call_lines,
+            ..StdioLimits::default()
+        });
+    let mut state = HostState::new(Arc::new(env), MemoryLimiter::default()).unwrap();
+    let ctx = Recording::new();
+    let info = CallInfo::invoke(Arc::clone(state.env().module()), Some("printer"));
+    state.set_call(ctx.clone(), info);
+    (state, ctx)
+}
+
+fn lines(seen: &[Seen]) -> Vec<String> {
+    seen.iter()
+        .map(|seen| match seen {
+            Seen::Stdout { line, .. } => format!("out:{line}"),
+            Seen::Stderr { line, .. } => format!("err:{line}"),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_calls_output_stops_at_its_line_limit_with_one_notice() {
+    let (mut state, ctx) = state_with_call_limits(1 << 20, 3);
+    guest_write(state.stdout(), b"1\n2\n");
+    guest_write(state.stderr(), b"3\n4\n");
+    guest_write(state.stdout(), b"5\n6\n");
+    let seen = lines(&ctx.seen());
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[..3], ["out:1", "out:2", "err:3"]);
+    assert!(
+        seen[3].starts_with("err:[surli]") && seen[3].contains("3 lines"),
+        "{seen:?}"
+    );
+    let output = state.clear_call();
+    assert!(output.truncated());
+    assert_eq!((output.dropped_lines, output.dropped_bytes), (3, 3));
+}
+
+#[test]
+fn a_calls_output_stops_at_its_byte_limit_and_the_next_call_starts_afresh() {
+    let (mut state, ctx) = state_with_call_limits(10, 1000);
+    // Ten bytes of lines fit (line ends are not counted); the eleventh
+    // byte, in an unfinished line flushed when the call ends, does not.
+    guest_write(state.stdout(), b"12345\n67890\nx");
+    assert_eq!(lines(&ctx.seen()), ["out:12345", "out:67890"]);
+    let output = state.clear_call();
+    assert_eq!((output.dropped_lines, output.dropped_bytes), (1, 1));
+    let seen = lines(&ctx.seen());
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen[2].contains("10 bytes"), "{seen:?}");
+
+    // A new call has its whole budget again.
+    let next = Recording::new();
+    let info = CallInfo::invoke(Arc::clone(state.env().module()), Some("printer"));
+    state.set_call(next.clone(), info);
+    guest_write(state.stdout(), b"abcdefghij\n");
+    assert_eq!(lines(&next.seen()), ["out:abcdefghij"]);
+    assert!(!state.clear_call().truncated());
 }

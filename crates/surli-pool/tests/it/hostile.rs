@@ -179,6 +179,8 @@ async fn printing_forever_without_a_newline_is_cut_into_bounded_pieces() {
         |o| {
             o.stdio = StdioLimits {
                 max_line_bytes: 1000,
+                max_call_bytes: 50_000,
+                ..StdioLimits::default()
             }
         },
     )
@@ -199,6 +201,16 @@ async fn printing_forever_without_a_newline_is_cut_into_bounded_pieces() {
         assert!(!piece.is_empty() && piece.len() <= 1000, "{}", piece.len());
         assert!(piece.bytes().all(|b| b == b'x'));
     }
+    // The call printed for 200 ms; what reached the context stopped at
+    // the call's 50,000 bytes, followed by one notice, and the rest was
+    // counted as dropped.
+    let delivered: usize = seen.stdout.iter().map(String::len).sum();
+    assert_eq!(delivered, 50_000);
+    assert_eq!(seen.stderr.len(), 1, "{:?}", seen.stderr);
+    assert!(seen.stderr[0].contains("dropped"), "{:?}", seen.stderr);
+    let stats = module.stats();
+    assert_eq!(stats.output_truncated_calls, 1);
+    assert!(stats.output_dropped_bytes > 0);
     serves_alloc(&module).await;
     settled(&module);
 }
@@ -625,5 +637,149 @@ async fn a_table_grown_past_its_limit_is_out_of_memory_and_the_module_serves_on(
     // And the same instance grows again, to 90,001 elements in all.
     assert_eq!(echo("grow-30000").await.unwrap(), grown);
     assert_eq!(module.stats().instances_discarded, 2);
+    settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_of_sql_or_run_over_the_limit_never_reaches_the_guest() {
+    let module = runtime_opts(ServerLimits::default(), |o| o.max_result_bytes = 64 * 1024)
+        .load(package("hostcalls"))
+        .await
+        .unwrap();
+    let calls: [(&str, Vec<Value>); 2] = [
+        ("sql", vec![text("RETURN 1")]),
+        (
+            "run",
+            vec![
+                text("string::len"),
+                Value::None,
+                Value::Array(vec![text("x")].into()),
+            ],
+        ),
+    ];
+    for (function, args) in calls {
+        // Just under the limit it arrives whole (the encoding adds a few
+        // bytes of framing to the string).
+        let fits = text(&"x".repeat(60 * 1024));
+        let ctx = Recorder::new(fits.clone());
+        assert_eq!(
+            module
+                .call(ctx, Some(function), args.clone())
+                .await
+                .unwrap(),
+            fits
+        );
+        let ctx = Recorder::new(text(&"x".repeat(100_000)));
+        match module.call(ctx, Some(function), args).await {
+            Err(CallError::Guest { message }) => {
+                assert!(
+                    message.contains(&format!("the answer of `{function}`"))
+                        && message.contains("max_result_bytes")
+                        && message.contains("65536"),
+                    "{message}"
+                );
+            }
+            other => panic!("{function}: expected the guest's error, got {other:?}"),
+        }
+    }
+    settled(&module);
+}
+
+/// A module KV store that never answers, as a durable store whose database
+/// has gone away might.
+#[derive(Debug)]
+struct NeverStore;
+
+#[async_trait::async_trait]
+impl surli_kv::KvStore for NeverStore {
+    async fn get(&self, _: &str) -> Result<Option<surli_kv::KvValue>, surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn set(&self, _: String, _: surli_kv::KvValue) -> Result<(), surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn del(&self, _: &str) -> Result<(), surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn exists(&self, _: &str) -> Result<bool, surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn del_range(&self, _: KeyRange) -> Result<u64, surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn get_batch(
+        &self,
+        _: &[String],
+    ) -> Result<Vec<Option<surli_kv::KvValue>>, surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn set_batch(
+        &self,
+        _: Vec<(String, surli_kv::KvValue)>,
+    ) -> Result<(), surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn del_batch(&self, _: &[String]) -> Result<(), surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn keys(&self, _: KeyRange) -> Result<Vec<String>, surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn values(&self, _: KeyRange) -> Result<Vec<surli_kv::KvValue>, surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn entries(
+        &self,
+        _: KeyRange,
+    ) -> Result<Vec<(String, surli_kv::KvValue)>, surli_kv::KvError> {
+        std::future::pending().await
+    }
+    async fn count(&self, _: KeyRange) -> Result<u64, surli_kv::KvError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_or_a_kv_call_that_never_returns_is_stopped_by_the_deadline() {
+    let runtime = runtime_with(ServerLimits {
+        max_execution_time: Some(Duration::from_millis(100)),
+        ..ServerLimits::default()
+    });
+    let options = surli_pool::ModuleOptions {
+        kv: Some(Arc::new(NeverStore)),
+        ..surli_pool::ModuleOptions::default()
+    };
+    let module = runtime
+        .load_with(package("hostcalls"), options)
+        .await
+        .unwrap();
+    let run_args = vec![
+        text("string::len"),
+        Value::None,
+        Value::Array(vec![text("x")].into()),
+    ];
+    let calls: [(Arc<dyn InvocationContext>, &str, Vec<Value>); 3] = [
+        (Arc::new(Pending), "run", run_args),
+        (null(), "kv::get", vec![text("k")]),
+        (null(), "kv::set", vec![text("k"), int(1)]),
+    ];
+    for (ctx, function, args) in calls {
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(30),
+            module.call(ctx, Some(function), args),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("`{function}` outlived its deadline by far"));
+        match outcome {
+            Err(CallError::Timeout {
+                watch: TimeoutWatch::WallClock,
+                source_limit: TimeoutLimit::Server,
+                limit,
+                ..
+            }) => assert_eq!(limit, Duration::from_millis(100), "{function}"),
+            other => panic!("`{function}`: expected a wall-clock timeout, got {other:?}"),
+        }
+    }
+    assert_eq!(module.stats().timeouts, 3);
     settled(&module);
 }

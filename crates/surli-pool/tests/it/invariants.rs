@@ -8,7 +8,7 @@ use surli_host::NullContext;
 use surli_pool::{CallError, Module, TimeoutLimit};
 use surrealdb_types::Value;
 
-use crate::support::{Recorder, int, load, package, runtime, runtime_with, text};
+use crate::support::{Recorder, int, load, package, package_with, runtime, runtime_with, text};
 
 fn null() -> Arc<NullContext> {
     Arc::new(NullContext)
@@ -175,6 +175,14 @@ async fn no_context_survives_a_call() {
     assert_eq!(first.seen().sql.len(), 1);
     let printed = first.seen().stdout.len();
     assert!(printed >= 2, "{:?}", first.seen());
+    // The pooled instance holds no reference to the context of a call
+    // that has ended: the test's own is the only one left.
+    assert_eq!(module.idle_instances(), 1);
+    assert_eq!(
+        Arc::strong_count(&first),
+        1,
+        "a finished call's context is still held"
+    );
 
     // The same pooled instance, another caller: nothing reaches the first.
     assert_eq!(module.idle_instances(), 1);
@@ -240,8 +248,17 @@ async fn pool_never_checks_out_more_than_its_size_and_idle_instances_hold_no_per
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_modules_kv_is_unreachable_from_another() {
     let runtime = runtime();
-    let one = runtime.load(package("hostcalls")).await.unwrap();
-    let two = runtime.load(package("hostcalls")).await.unwrap();
+    // Two different modules whose identities read alike when joined with
+    // `/`: organisation `a/b` with name `c`, and `a` with `b/c`.
+    let as_module = |org: &str, name: &str| {
+        let (org, name) = (org.to_owned(), name.to_owned());
+        package_with("hostcalls", move |config| {
+            config.meta.organisation = org;
+            config.meta.name = name;
+        })
+    };
+    let one = runtime.load(as_module("a/b", "c")).await.unwrap();
+    let two = runtime.load(as_module("a", "b/c")).await.unwrap();
     let ctx = null();
     one.call(ctx.clone(), Some("kv::set"), vec![text("k"), int(7)])
         .await

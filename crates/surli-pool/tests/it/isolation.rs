@@ -305,9 +305,12 @@ fn the_default_runtime_pools_instances_capped_at_the_servers_memory_limit() {
                 RuntimeOptions::DEFAULT_POOLED_INSTANCES
             );
         }
-        // A machine whose address space cannot hold the pool falls back;
-        // the fallback itself is tested below.
-        Allocation::OnDemand => {}
+        // A machine whose address space cannot hold the pool falls back
+        // (tested below); that fallback must not pass this test unseen.
+        Allocation::OnDemand => panic!(
+            "the default runtime fell back to on-demand allocation: this machine's address \
+             space could not hold the pool (check `ulimit -v`); the pooled default is untested here"
+        ),
     }
 }
 

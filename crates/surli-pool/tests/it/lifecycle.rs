@@ -7,7 +7,7 @@ use std::time::Duration;
 use surli_config::ServerLimits;
 use surli_host::{CallInfo, ContextError, InvocationContext, NullContext};
 use surli_package::{PackageError, ReadOptions};
-use surli_pool::{CallError, LoadError, TimeoutLimit, TimeoutWatch};
+use surli_pool::{CallError, CallPhase, LoadError, TimeoutLimit, TimeoutWatch};
 use surrealdb_types::{Object, Value};
 
 use crate::support::{fixture_path, int, load, package, runtime, runtime_with, text};
@@ -137,6 +137,7 @@ async fn the_wall_clock_stops_a_guest_blocked_in_a_host_call() {
             watch: TimeoutWatch::WallClock,
             source_limit: TimeoutLimit::Server,
             limit,
+            phase: CallPhase::Call,
         }) => assert_eq!(limit, Duration::from_millis(100)),
         other => panic!("expected a wall-clock timeout, got {other:?}"),
     }

@@ -4,13 +4,41 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use surli_config::ServerLimits;
-use surli_host::NullContext;
+use surli_host::{CallInfo, ContextError, InvocationContext, NullContext};
 use surli_pool::{CallError, TimeoutLimit, TimeoutWatch};
+use surrealdb_types::{Object, Value};
 
 use crate::support::{manual_runtime, package_with};
 
+/// Tells the test when the guest has printed, so it knows the guest is
+/// running and its deadline armed.
+struct Hello(tokio::sync::Notify);
+
+#[async_trait::async_trait]
+impl InvocationContext for Hello {
+    async fn sql(&self, _: &CallInfo, _: &str, _: Object) -> Result<Value, ContextError> {
+        Err("no database here".into())
+    }
+
+    async fn run(
+        &self,
+        _: &CallInfo,
+        _: &str,
+        _: Option<&str>,
+        _: Vec<Value>,
+    ) -> Result<Value, ContextError> {
+        Err("no database here".into())
+    }
+
+    fn stdout(&self, _call: &CallInfo, _line: &str) {
+        self.0.notify_one();
+    }
+}
+
 /// With a 10 s limit and 10 ms ticks the deadline is 1001 ticks away: the
-/// guest must survive 1000 ticks and be stopped by the 1001st.
+/// guest must survive 1000 ticks and be stopped by the 1001st. The runtime
+/// has no ticker of its own; every tick is the test's, counted from the
+/// moment the guest says it is running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_never_fires_before_its_limit_and_fires_one_tick_after() {
     let runtime = manual_runtime(ServerLimits {
@@ -23,33 +51,30 @@ async fn timeout_never_fires_before_its_limit_and_fires_one_tick_after() {
     });
     let module = runtime.load(hostile).await.unwrap();
     let engine = runtime.guarded_engine().clone();
+    let hello = Arc::new(Hello(tokio::sync::Notify::new()));
     let spinning = {
         let module = module.clone();
-        tokio::spawn(async move {
-            module
-                .call(Arc::new(NullContext), Some("spin"), vec![])
-                .await
-        })
+        let ctx = Arc::clone(&hello);
+        tokio::spawn(async move { module.call(ctx, Some("spin_after_hello"), vec![]).await })
     };
-    // Wait until the call has started (its deadline is set before the guest
-    // runs, with no await in between).
-    while module.stats().calls == 0 || module.stats().instances_created < 2 {
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    hello.0.notified().await;
     for _ in 0..1000 {
         engine.tick();
     }
     // Give the guest every chance to notice a deadline that has passed.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        !spinning.is_finished(),
-        "the call was stopped before its limit"
-    );
+    let early = spinning.is_finished();
     engine.tick();
-    let outcome = tokio::time::timeout(Duration::from_secs(30), spinning)
-        .await
+    let outcome = tokio::time::timeout(Duration::from_secs(30), spinning).await;
+    if outcome.is_err() {
+        // Stop the guest anyway, so that a failure cannot leave it spinning
+        // on a worker and hang the test binary.
+        for _ in 0..2000 {
+            engine.tick();
+        }
+    }
+    assert!(!early, "the call was stopped before its limit");
+    let outcome = outcome
         .expect("the call was not stopped one tick after its limit")
         .unwrap();
     match outcome {
@@ -57,6 +82,7 @@ async fn timeout_never_fires_before_its_limit_and_fires_one_tick_after() {
             watch: TimeoutWatch::Epoch,
             source_limit: TimeoutLimit::Server,
             limit,
+            ..
         }) => assert_eq!(limit, Duration::from_secs(10)),
         other => panic!("expected an epoch timeout, got {other:?}"),
     }

@@ -7,6 +7,7 @@ mod support;
 mod cache;
 mod calls;
 mod capabilities;
+mod deadlines;
 mod embedding;
 mod hostile;
 mod invariants;

@@ -250,6 +250,25 @@ async fn a_storm_of_mixed_calls_leaves_the_pool_healthy_and_the_counts_exact() {
     assert_eq!(module.stats().calls, 0);
     let started = Instant::now();
 
+    // Sampled while the storm runs: the leases out, read from the pool's
+    // semaphore (exact at any instant; the sharded counters are exact only
+    // at rest, checked below), never pass the pool size, and do reach it.
+    let storming = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let module = module.clone();
+        let storming = Arc::clone(&storming);
+        tokio::spawn(async move {
+            let mut peak = 0usize;
+            while storming.load(std::sync::atomic::Ordering::Relaxed) {
+                let available = module.available_permits();
+                assert!(available <= POOL, "{available} permits on a pool of {POOL}");
+                peak = peak.max(POOL - available);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            peak
+        })
+    };
+
     let mut tasks = Vec::new();
     for task in 0..TASKS {
         let module = module.clone();
@@ -272,6 +291,12 @@ async fn a_storm_of_mixed_calls_leaves_the_pool_healthy_and_the_counts_exact() {
         details.extend(task_details);
     }
     let elapsed = started.elapsed();
+    storming.store(false, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
+    assert_eq!(
+        peak, POOL,
+        "the storm never filled the pool, so it proves less than it claims"
+    );
     let stats = module.stats();
     eprintln!(
         "storm: {} calls on {TASKS} tasks, pool of {POOL}, seed {SEED:#x}, in {elapsed:.1?}\n\
