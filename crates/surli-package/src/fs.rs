@@ -3,7 +3,7 @@
 //! when packing.
 
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
@@ -32,32 +32,130 @@ impl AttachedFs {
     }
 }
 
-/// Creates files and directories under a temporary directory made on first
-/// use, so a package without `fs/` never touches the disk.
+/// Stages `surrealism/fs/` while the archive is read, and writes it out
+/// only once the whole archive has passed every check.
+///
+/// File contents go to one anonymous spool file as they are read; the
+/// directory tree is created from it in [`finish`](Self::finish). A hostile
+/// package of many tiny entries (creating each file costs a system call or
+/// several) is therefore refused by the entry cap before a single file
+/// exists, as fast as any other refusal. A package without `fs/` never
+/// touches the disk.
 ///
 /// Nothing here follows an existing link or overwrites an existing file:
 /// the temporary directory is private to this process and only ever gains
 /// directories and new regular files.
 pub(crate) struct Extractor<'o> {
     options: &'o ReadOptions,
-    fs: Option<AttachedFs>,
+    staged: Vec<Staged>,
+    spool: Option<File>,
+    spooled: u64,
+}
+
+/// One thing to create under the root, in archive order.
+enum Staged {
+    /// The root itself (an `fs/` entry).
+    Root,
+    Dir(String),
+    File {
+        relative: String,
+        offset: u64,
+        len: u64,
+    },
 }
 
 impl<'o> Extractor<'o> {
     pub(crate) fn new(options: &'o ReadOptions) -> Self {
-        Self { options, fs: None }
+        Self {
+            options,
+            staged: Vec::new(),
+            spool: None,
+            spooled: 0,
+        }
     }
 
-    /// The extraction root, created on the first call.
-    pub(crate) fn root(
-        &mut self,
-        warnings: &mut Vec<PackageWarning>,
-    ) -> Result<&Path, PackageError> {
-        let fs = match self.fs.take() {
-            Some(fs) => fs,
-            None => self.create(warnings)?,
+    /// Notes that the package has an attached directory.
+    pub(crate) fn root(&mut self) {
+        self.staged.push(Staged::Root);
+    }
+
+    /// Notes the directory at `relative` (a path under `fs/` that passed
+    /// [`layout::problem`]).
+    pub(crate) fn dir(&mut self, relative: &str) {
+        self.staged.push(Staged::Dir(relative.to_owned()));
+    }
+
+    /// Where the next file's bytes go: the spool, at its end.
+    pub(crate) fn spool(&mut self) -> Result<&mut File, PackageError> {
+        let spool = match self.spool.take() {
+            Some(spool) => spool,
+            None => self.new_spool()?,
         };
-        Ok(&self.fs.insert(fs).root)
+        Ok(self.spool.insert(spool))
+    }
+
+    /// Notes the file at `relative` whose `len` bytes were just written to
+    /// the spool.
+    pub(crate) fn file(&mut self, relative: &str, len: u64) {
+        self.staged.push(Staged::File {
+            relative: relative.to_owned(),
+            offset: self.spooled,
+            len,
+        });
+        self.spooled = self.spooled.saturating_add(len);
+    }
+
+    fn new_spool(&self) -> Result<File, PackageError> {
+        let base = self.options.temp_base.as_deref();
+        // An unusable base is reported once, when the directory itself is
+        // made in `finish`; the spool quietly falls back.
+        match base.map(tempfile::tempfile_in) {
+            Some(Ok(file)) => Ok(file),
+            _ => tempfile::tempfile().map_err(|e| PackageError::io(std::env::temp_dir(), e)),
+        }
+    }
+
+    /// Creates everything staged under a new private temporary directory:
+    /// `None` when the package has no attached directory.
+    pub(crate) fn finish(
+        mut self,
+        warnings: &mut Vec<PackageWarning>,
+    ) -> Result<Option<AttachedFs>, PackageError> {
+        if self.staged.is_empty() {
+            return Ok(None);
+        }
+        let fs = self.create(warnings)?;
+        let mut spool = self.spool.take();
+        for staged in std::mem::take(&mut self.staged) {
+            match staged {
+                Staged::Root => {}
+                Staged::Dir(relative) => {
+                    let path = join(&fs.root, &relative);
+                    fs::create_dir_all(&path).map_err(|e| PackageError::io(path, e))?;
+                }
+                Staged::File {
+                    relative,
+                    offset,
+                    len,
+                } => {
+                    let path = join(&fs.root, &relative);
+                    if let Some(parent) = path.parent() {
+                        fs::create_dir_all(parent)
+                            .map_err(|e| PackageError::io(parent.to_path_buf(), e))?;
+                    }
+                    let mut file =
+                        File::create_new(&path).map_err(|e| PackageError::io(path.clone(), e))?;
+                    if len > 0 {
+                        let spool = spool.as_mut().ok_or_else(|| {
+                            PackageError::io(path.clone(), io::Error::other("the spool is gone"))
+                        })?;
+                        copy_range(spool, offset, len, &mut file)
+                            .map_err(|e| PackageError::io(path.clone(), e))?;
+                    }
+                }
+            }
+        }
+        Ok(Some(fs))
     }
 
     fn create(&self, warnings: &mut Vec<PackageWarning>) -> Result<AttachedFs, PackageError> {
@@ -81,37 +179,42 @@ impl<'o> Extractor<'o> {
         .map_err(|e| PackageError::io(std::env::temp_dir(), e))?;
         let root = dir.path().join("surrealism").join("fs");
         fs::create_dir_all(&root).map_err(|e| PackageError::io(root.clone(), e))?;
+        #[cfg(test)]
+        created::bump();
         Ok(AttachedFs { root, _dir: dir })
     }
+}
 
-    /// Creates the directory at `relative` (a path under `fs/` that passed
-    /// [`layout::problem`]) and its parents.
-    pub(crate) fn dir(
-        &mut self,
-        relative: &str,
-        warnings: &mut Vec<PackageWarning>,
-    ) -> Result<(), PackageError> {
-        let path = join(self.root(warnings)?, relative);
-        fs::create_dir_all(&path).map_err(|e| PackageError::io(path, e))
+/// Copies `len` bytes at `offset` of `from` to `to`, all of them or an error.
+fn copy_range(from: &mut File, offset: u64, len: u64, to: &mut File) -> io::Result<()> {
+    from.seek(SeekFrom::Start(offset))?;
+    let copied = io::copy(&mut from.by_ref().take(len), to)?;
+    if copied == len {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the spool held {copied} of the file's {len} bytes"),
+        ))
+    }
+}
+
+/// How many extraction directories this thread has created, for tests that
+/// check nothing reaches the disk before an archive passes its checks.
+#[cfg(test)]
+pub(crate) mod created {
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNT: Cell<u64> = const { Cell::new(0) };
     }
 
-    /// Creates a new, empty file at `relative` and its parent directories.
-    /// Fails if anything already exists there.
-    pub(crate) fn file(
-        &mut self,
-        relative: &str,
-        warnings: &mut Vec<PackageWarning>,
-    ) -> Result<(File, PathBuf), PackageError> {
-        let path = join(self.root(warnings)?, relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| PackageError::io(parent.to_path_buf(), e))?;
-        }
-        let file = File::create_new(&path).map_err(|e| PackageError::io(path.clone(), e))?;
-        Ok((file, path))
+    pub(crate) fn bump() {
+        COUNT.with(|count| count.set(count.get() + 1));
     }
 
-    pub(crate) fn finish(self) -> Option<AttachedFs> {
-        self.fs
+    pub(crate) fn count() -> u64 {
+        COUNT.with(Cell::get)
     }
 }
 

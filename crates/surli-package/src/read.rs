@@ -693,9 +693,10 @@ impl<'o> Walk<'o> {
             return Ok(());
         }
         match relative {
-            Some(relative) => self.extractor.dir(relative, &mut self.warnings),
-            None => self.extractor.root(&mut self.warnings).map(drop),
+            Some(relative) => self.extractor.dir(relative),
+            None => self.extractor.root(),
         }
+        Ok(())
     }
 
     fn fs_file<R: Read>(
@@ -720,7 +721,9 @@ impl<'o> Walk<'o> {
             return Ok(());
         }
 
-        let (mut file, host) = self.extractor.file(relative, &mut self.warnings)?;
+        // Staged in the spool; the file is made once the whole archive has
+        // passed (see `Extractor`).
+        let spool = self.extractor.spool()?;
         // Never more than the header declared, which is within the caps.
         let mut data = entry.take(size);
         let mut buffer = vec![0u8; 64 * 1024];
@@ -732,13 +735,15 @@ impl<'o> Walk<'o> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.meters.stream_error(e)),
             };
-            file.write_all(&buffer[..n])
-                .map_err(|e| PackageError::io(host.clone(), e))?;
+            spool
+                .write_all(&buffer[..n])
+                .map_err(|e| PackageError::io(std::env::temp_dir(), e))?;
             copied += n as u64;
         }
         if copied != size {
             return Err(cut_short(path, size, copied));
         }
+        self.extractor.file(relative, size);
         Ok(())
     }
 
@@ -760,13 +765,17 @@ impl<'o> Walk<'o> {
         let exports = self.exports.ok_or(PackageError::Missing {
             path: EXPORTS_ENTRY,
         })?;
+        // Every check of the archive has passed: only now does the attached
+        // directory reach the disk.
+        let mut warnings = self.warnings;
+        let fs = self.extractor.finish(&mut warnings)?;
         Ok(Contents {
             config,
             wasm,
             exports,
             logo: self.logo,
-            fs: self.extractor.finish(),
-            warnings: self.warnings,
+            fs,
+            warnings,
         })
     }
 }
@@ -836,4 +845,70 @@ fn read_head<R: Read>(entry: &mut R, len: usize, meters: &Meters) -> Result<Vec<
         .read_to_end(&mut head)
         .map_err(|e| meters.stream_error(e))?;
     Ok(head)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::fs::created;
+    use crate::{COMPONENT_PREAMBLE, PackageLimits};
+
+    /// A package with `fs_files` empty files under `fs/`, then one more
+    /// entry.
+    fn package(fs_files: usize) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, data: &[u8]| {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, path, data).unwrap();
+        };
+        let mut wasm = COMPONENT_PREAMBLE.to_vec();
+        wasm.extend_from_slice(b"body");
+        add("surrealism/mod.wasm", &wasm);
+        add(
+            "surrealism/surrealism.toml",
+            b"abi = 2\n[package]\norganisation = \"a\"\nname = \"b\"\nversion = \"1.0.0\"\n",
+        );
+        add("surrealism/exports.toml", b"functions = []\n");
+        for i in 0..fs_files {
+            add(&format!("surrealism/fs/f{i}"), b"");
+        }
+        add("surrealism/fs/last", b"x");
+        zstd::encode_all(&tar.into_inner().unwrap()[..], 1).unwrap()
+    }
+
+    fn options(max_entries: u64) -> ReadOptions {
+        ReadOptions {
+            limits: PackageLimits {
+                max_entries,
+                ..PackageLimits::default()
+            },
+            ..ReadOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_package_over_the_entry_cap_writes_nothing_to_disk() {
+        let before = created::count();
+        let error = crate::Package::from_bytes(&package(100), &options(50)).unwrap_err();
+        assert!(
+            matches!(error, PackageError::TooManyEntries { limit: 50 }),
+            "{error}"
+        );
+        assert_eq!(
+            created::count(),
+            before,
+            "files were made before the refusal"
+        );
+
+        // Within the cap the same package is extracted whole, once.
+        let package = crate::Package::from_bytes(&package(10), &options(50)).unwrap();
+        assert_eq!(created::count(), before + 1);
+        let root = package.fs_path().unwrap();
+        assert_eq!(std::fs::read_dir(root).unwrap().count(), 11);
+        assert_eq!(std::fs::read(root.join("last")).unwrap(), b"x");
+    }
 }

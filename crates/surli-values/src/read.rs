@@ -645,7 +645,9 @@ fn literal_array(json: &Json, kind: &Kind, kinds: &[Kind]) -> Result<Value, Fail
     Ok(Value::Array(Array::from(values)))
 }
 
-/// A literal object kind such as `{ name: string, age: int }`: exactly those fields.
+/// A literal object kind such as `{ name: string, age: int }`: exactly those
+/// fields, those of a kind that admits NONE (`none | string`, `option<T>`,
+/// `any`) optional.
 fn literal_object(json: &Json, kind: &Kind, kinds: &BTreeMap<String, Kind>) -> Result<Value, Fail> {
     let Json::Object(map) = json else {
         return Err(Fail::wrong_type(kind, json));
@@ -660,6 +662,13 @@ fn literal_object(json: &Json, kind: &Kind, kinds: &BTreeMap<String, Kind>) -> R
     let mut object = Object::new();
     for (key, field_kind) in kinds {
         let Some(item) = map.get(key) else {
+            // A field that may be NONE may be left out, and reads as NONE,
+            // as the official SDK reads a missing field (and as `null`
+            // reads for it here).
+            if admits_none(field_kind) {
+                object.insert(key.clone(), Value::None);
+                continue;
+            }
             return Err(Fail::invalid(
                 kind,
                 json,

@@ -503,7 +503,22 @@ fn literals_must_be_equal() {
         refused(r#"{"a": "x", "b": null}"#, &shape),
         "at .a: expected int, got \"x\" (a string)"
     );
-    assert!(refused(r#"{"a": 1}"#, &shape).contains("the field `b` is missing"));
+    // A field that admits NONE may be left out, as the official SDK reads
+    // it; one that does not may not.
+    let value = accepted(r#"{"a": 1}"#, &shape);
+    assert_eq!(crate::to_surrealql(&value), "{ a: 1, b: NONE }");
+    assert!(refused(r#"{"b": "x"}"#, &shape).contains("the field `a` is missing"));
+    let mut fields = BTreeMap::new();
+    fields.insert(
+        "nick".to_owned(),
+        Kind::Either(vec![Kind::None, Kind::String]),
+    );
+    fields.insert("any".to_owned(), Kind::Any);
+    let loose = Kind::Literal(KindLiteral::Object(fields));
+    assert_eq!(
+        crate::to_surrealql(&accepted("{}", &loose)),
+        "{ any: NONE, nick: NONE }"
+    );
     assert!(refused(r#"{"a": 1, "b": null, "c": 2}"#, &shape).contains("no field `c`"));
 }
 
