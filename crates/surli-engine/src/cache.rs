@@ -33,7 +33,12 @@
 //! counted, and replaced by a fresh compile. The checksum catches
 //! accidents, not attacks: **the cache directory must not be writable by
 //! anyone the host does not trust**, since whoever can write it can choose
-//! the machine code surli runs.
+//! the machine code surli runs. On Unix surli checks this itself before it
+//! reads or writes a file there: it creates the directory owner-only
+//! (`0700`), and it refuses a directory that another user owns or that its
+//! group or others may write. A refused directory is not used at all: the
+//! cache keeps compiled components in memory only, logs a warning once and
+//! says why in [`CacheStats::dir_refused`].
 //!
 //! The trailer sits after the artifact, not before it, so that wasmtime can
 //! map the file itself (`Component::deserialize_file`): the artifact's
@@ -61,8 +66,8 @@ use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use sha2::{Digest as _, Sha256};
@@ -115,7 +120,7 @@ impl std::fmt::Debug for Cached {
 }
 
 /// What a cache has done so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CacheStats {
     /// Loads answered from memory.
     pub memory_hits: u64,
@@ -131,6 +136,11 @@ pub struct CacheStats {
     pub bytes_written: u64,
     /// Artifacts that could not be written (the load still succeeded).
     pub write_errors: u64,
+    /// Why the cache directory is not used, when it was refused (another
+    /// user owns it, or others may write it): the cache then works in
+    /// memory only. `None` while the directory is trusted or not yet looked
+    /// at, and for a cache without one.
+    pub dir_refused: Option<String>,
 }
 
 #[derive(Default)]
@@ -153,6 +163,8 @@ type Slot = Arc<Mutex<Option<(Component, Option<u64>)>>>;
 /// `Send + Sync`.
 pub struct ArtifactCache {
     dir: Option<PathBuf>,
+    /// Whether `dir` may be used: decided on first use, once.
+    trust: OnceLock<Result<(), String>>,
     slots: Mutex<HashMap<(u64, [u8; 32]), Slot>>,
     counters: Counters,
 }
@@ -171,14 +183,15 @@ impl ArtifactCache {
     pub fn in_memory() -> Self {
         Self {
             dir: None,
+            trust: OnceLock::new(),
             slots: Mutex::new(HashMap::new()),
             counters: Counters::default(),
         }
     }
 
-    /// A cache that also keeps artifacts in `dir` (created when first
-    /// written). The directory must be writable only by users the host
-    /// trusts: see the module docs.
+    /// A cache that also keeps artifacts in `dir` (created owner-only when
+    /// first used). The directory must be writable only by users the host
+    /// trusts; on Unix one that is not is refused (see the module docs).
     pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: Some(dir.into()),
@@ -210,7 +223,26 @@ impl ArtifactCache {
             bytes_read: get(&c.bytes_read),
             bytes_written: get(&c.bytes_written),
             write_errors: get(&c.write_errors),
+            dir_refused: self.trust.get().and_then(|trust| trust.clone().err()),
         }
+    }
+
+    /// The cache directory, when it can be trusted. Checked once, on first
+    /// use; a refusal is logged then.
+    fn trusted_dir(&self) -> Option<&Path> {
+        let dir = self.dir.as_deref()?;
+        let trust = self.trust.get_or_init(|| {
+            let verdict = prepare_dir(dir);
+            if let Err(reason) = &verdict {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "not using the artifact cache directory ({reason}); compiled components are \
+                     kept in memory only"
+                );
+            }
+            verdict
+        });
+        trust.is_ok().then_some(dir)
     }
 
     /// Forgets every component held in memory (the files stay).
@@ -273,7 +305,7 @@ impl ArtifactCache {
     /// A verified artifact from disk, or `None` (no directory, no file, or
     /// a file that failed verification).
     fn read(&self, engine: &SurliEngine, key: &Key) -> Option<Cached> {
-        let path = self.dir.as_ref()?.join(key.file_name());
+        let path = self.trusted_dir()?.join(key.file_name());
         for _ in 0..READ_ATTEMPTS {
             let mut file = match File::open(&path) {
                 Ok(file) => file,
@@ -328,13 +360,11 @@ impl ArtifactCache {
     /// Writes the artifact; returns its size, or `None` when there is no
     /// directory or the write failed (logged and counted).
     fn write(&self, component: &Component, key: &Key) -> Option<u64> {
-        let dir = self.dir.as_ref()?;
+        let dir = self.trusted_dir()?;
         let outcome = (|| -> Result<u64, String> {
             let artifact = component
                 .serialize()
                 .map_err(|e| format!("cannot serialize the component: {e:#}"))?;
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the directory: {e}"))?;
             let mut file = tempfile::NamedTempFile::new_in(dir)
                 .map_err(|e| format!("cannot create a temporary file: {e}"))?;
             file.write_all(&artifact)
@@ -362,6 +392,41 @@ impl ArtifactCache {
             }
         }
     }
+}
+
+/// Creates `dir` (owner-only) if it is missing, and says whether it may be
+/// trusted with machine code: on Unix, owned by this process's effective
+/// user and writable by nobody else. A reason when not.
+fn prepare_dir(dir: &Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create it: {e}"))?;
+    let meta = std::fs::metadata(dir).map_err(|e| format!("cannot read its metadata: {e}"))?;
+    if !meta.is_dir() {
+        return Err("it is not a directory".to_owned());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "it is owned by user {}, not by this process's user {me}",
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "its group or other users may write it (mode {:o}); run `chmod go-w` on it",
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What identifies an artifact on disk.

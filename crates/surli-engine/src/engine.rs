@@ -382,6 +382,15 @@ fn config(flavour: Flavour, allocation: InstanceAllocationStrategy) -> Config {
         // it.
         .concurrency_support(false)
         .epoch_interruption(flavour == Flavour::Guarded)
+        // Off: wasmtime is built without its `gc` feature, yet 48.0.8's
+        // validator still accepts the GC proposal's non-final function
+        // types, and a subtype check on one (`call_indirect` through it)
+        // reaches a builtin that aborts the process (GHSA-rc4p-x33f-vpr2,
+        // fixed in 48.0.9, which this registry does not serve with a
+        // matching wasmtime-wasi). With the proposal off such a module is
+        // refused when it compiles. No SDK guest uses GC. See
+        // docs/SECURITY.md.
+        .wasm_gc(false)
         // Host functions run on the fiber stack of the async call, and
         // decoding a deeply nested value recurses once per level: in debug
         // builds 250 levels take about 2 MiB. Twice the default leaves room

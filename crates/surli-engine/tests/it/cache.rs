@@ -262,7 +262,101 @@ fn an_unwritable_cache_directory_only_costs_the_cache() {
         .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
         .unwrap();
     assert_eq!(loaded.source, ArtifactSource::Compiled);
-    assert_eq!(cache.stats().write_errors, 1);
+    // The path cannot be a directory: it is refused up front, and no write
+    // is attempted.
+    let stats = cache.stats();
+    assert_eq!(stats.write_errors, 0);
+    assert!(
+        stats
+            .dir_refused
+            .as_deref()
+            .is_some_and(|r| r.contains("cannot create")),
+        "{stats:?}"
+    );
+}
+
+#[cfg(unix)]
+mod trust {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    use super::*;
+
+    /// Loads a component through a cache on `dir` and returns what the
+    /// cache says of it.
+    fn load_through(dir: &Path, tag: &str) -> (ArtifactSource, CacheStats) {
+        let cache = ArtifactCache::with_dir(dir);
+        let (wasm, sha) = component(tag);
+        let loaded = cache
+            .get_or_compile(&engine(Flavour::Guarded), &wasm, &sha)
+            .unwrap();
+        (loaded.source, cache.stats())
+    }
+
+    #[test]
+    fn a_missing_directory_is_created_owner_only() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("a").join("artifacts");
+        let (_, stats) = load_through(&dir, "owner-only");
+        assert_eq!(stats.dir_refused, None);
+        assert_eq!(artifacts(&dir).len(), 1);
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    }
+
+    #[test]
+    fn a_directory_others_may_write_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o777, 0o720, 0o702] {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            let tag = format!("writable-{mode:o}");
+            // A planted artifact under the right name would be read if the
+            // directory were used; none is written either.
+            let (source, stats) = load_through(dir.path(), &tag);
+            assert_eq!(source, ArtifactSource::Compiled);
+            assert!(
+                stats
+                    .dir_refused
+                    .as_deref()
+                    .is_some_and(|r| r.contains("may write")),
+                "{mode:o}: {stats:?}"
+            );
+            assert_eq!(stats.bytes_written, 0);
+            assert!(artifacts(dir.path()).is_empty());
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (_, stats) = load_through(dir.path(), "writable-fixed");
+        assert_eq!(stats.dir_refused, None);
+        assert_eq!(artifacts(dir.path()).len(), 1);
+    }
+
+    #[test]
+    fn a_directory_another_user_owns_is_not_used() {
+        let base = tempfile::tempdir().unwrap();
+        let probe = base.path().join("probe");
+        std::fs::write(&probe, b"").unwrap();
+        let me = std::fs::metadata(&probe).unwrap().uid();
+        let foreign = if me == 0 {
+            // Root can hand a directory to anyone.
+            let dir = base.path().join("theirs");
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::os::unix::fs::chown(&dir, Some(4242), None).unwrap();
+            dir
+        } else {
+            // Anyone else finds one at `/`, which root owns and nobody else
+            // may write.
+            PathBuf::from("/")
+        };
+        let (source, stats) = load_through(&foreign, "foreign-owner");
+        assert_eq!(source, ArtifactSource::Compiled);
+        assert!(
+            stats
+                .dir_refused
+                .as_deref()
+                .is_some_and(|r| r.contains("owned by user")),
+            "{stats:?}"
+        );
+    }
 }
 
 #[test]

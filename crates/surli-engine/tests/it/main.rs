@@ -121,3 +121,32 @@ fn ticker_runs_while_an_automatic_engine_lives_and_stops_after() {
 }
 
 mod cache;
+
+/// GHSA-rc4p-x33f-vpr2: with wasmtime built without `gc`, 48.0.8 accepts a
+/// non-final function type, and a `call_indirect` through it aborts the
+/// process at run time. Both engines must refuse such a component when it
+/// compiles, before any of it can run.
+#[test]
+fn a_component_using_gc_subtypes_is_refused_at_compile_time() {
+    let component = wat::parse_str(
+        r#"(component
+            (core module $m
+                (type $t (sub (func)))
+                (table 1 funcref)
+                (func (export "f") (call_indirect (type $t) (i32.const 0))))
+            (core instance $i (instantiate $m)))"#,
+    )
+    .unwrap();
+    for flavour in [Flavour::Guarded, Flavour::Fast] {
+        let engine = manual(flavour);
+        let error = engine
+            .compile(&component)
+            .map(drop)
+            .expect_err("a module with GC subtypes compiled");
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("gc") || message.contains("GC"),
+            "{message}"
+        );
+    }
+}
