@@ -783,3 +783,34 @@ async fn a_run_or_a_kv_call_that_never_returns_is_stopped_by_the_deadline() {
     assert_eq!(module.stats().timeouts, 3);
     settled(&module);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_filling_its_store_is_stopped_at_max_kv_bytes() {
+    let module = runtime_with(ServerLimits {
+        max_kv_bytes: Some(4 << 20),
+        ..ServerLimits::default()
+    })
+    .load(package("hostile"))
+    .await
+    .unwrap();
+    // Values of 100 KiB, each well under max_kv_value_bytes: an entry is
+    // its key, the string and a few bytes of encoding, so 40 fit in 4 MiB
+    // and the 41st is refused.
+    let stored = module
+        .call(null(), Some("kv_fill"), vec![int(1000), int(100)])
+        .await
+        .unwrap();
+    assert_eq!(stored, int(40));
+    assert_eq!(module.kv().count(KeyRange::all()).await.unwrap(), 40);
+    // Full, the store still takes a smaller value for a key it holds, and
+    // the module serves on.
+    assert_eq!(
+        module
+            .call(null(), Some("kv_fill"), vec![int(1), int(1)])
+            .await
+            .unwrap(),
+        int(1)
+    );
+    serves_alloc(&module).await;
+    settled(&module);
+}
