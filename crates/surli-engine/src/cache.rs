@@ -60,8 +60,16 @@
 //! Within a process, the first load of a component compiles it and every
 //! later load (on the same engine) shares the result. Concurrent first
 //! loads wait for the one compile instead of each doing it.
+//!
+//! What the cache holds in memory is bounded in bytes (the size of each
+//! component's compiled code; [`ArtifactCache::DEFAULT_MEMORY_BYTES`] unless
+//! [`with_memory_limit`](ArtifactCache::with_memory_limit) says otherwise):
+//! past the bound, the components least recently loaded are forgotten
+//! first, and [`forget`](ArtifactCache::forget) drops one on request. A
+//! forgotten component's code stays alive for as long as a module loaded
+//! from it does; the cache only stops holding it, so its next load reads
+//! the disk or compiles.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -69,6 +77,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use lru::LruCache;
 use parking_lot::Mutex;
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::Component;
@@ -141,6 +150,10 @@ pub struct CacheStats {
     /// memory only. `None` while the directory is trusted or not yet looked
     /// at, and for a cache without one.
     pub dir_refused: Option<String>,
+    /// Bytes of compiled code held in memory now.
+    pub memory_bytes: u64,
+    /// Components forgotten to keep the memory bound.
+    pub evictions: u64,
 }
 
 #[derive(Default)]
@@ -152,11 +165,20 @@ struct Counters {
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
     write_errors: AtomicU64,
+    evictions: AtomicU64,
 }
 
 /// One slot per (engine, component): the lock is held while the first
 /// load compiles, so concurrent loads of the same component wait for it.
 type Slot = Arc<Mutex<Option<(Component, Option<u64>)>>>;
+
+/// The slots in least-recently-loaded order, with the bytes each filled
+/// one holds (0 while its first load is still compiling).
+struct Slots {
+    lru: LruCache<(u64, [u8; 32]), (Slot, u64)>,
+    bytes: u64,
+    limit: u64,
+}
 
 /// A cache of compiled components: always in memory, and on disk when
 /// given a directory. Share one per process (or per runtime); it is
@@ -165,7 +187,7 @@ pub struct ArtifactCache {
     dir: Option<PathBuf>,
     /// Whether `dir` may be used: decided on first use, once.
     trust: OnceLock<Result<(), String>>,
-    slots: Mutex<HashMap<(u64, [u8; 32]), Slot>>,
+    slots: Mutex<Slots>,
     counters: Counters,
 }
 
@@ -179,14 +201,49 @@ impl std::fmt::Debug for ArtifactCache {
 }
 
 impl ArtifactCache {
+    /// The default bound on the compiled code held in memory: 512 MiB
+    /// (the demo's component compiles to about 4 MB).
+    pub const DEFAULT_MEMORY_BYTES: u64 = 512 << 20;
+
     /// A cache that keeps compiled components in memory only.
     pub fn in_memory() -> Self {
         Self {
             dir: None,
             trust: OnceLock::new(),
-            slots: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Slots {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+                limit: Self::DEFAULT_MEMORY_BYTES,
+            }),
             counters: Counters::default(),
         }
+    }
+
+    /// Holds at most `bytes` of compiled code in memory (one component
+    /// larger than that is still held, alone, until the next one loads).
+    #[must_use]
+    pub fn with_memory_limit(self, bytes: u64) -> Self {
+        self.slots.lock().limit = bytes;
+        self
+    }
+
+    /// Stops holding the compiled code of the component whose SHA-256 is
+    /// `wasm_sha256`, on every engine; returns how many were dropped.
+    /// Modules loaded from it keep running on their own reference to it.
+    pub fn forget(&self, wasm_sha256: &[u8; 32]) -> usize {
+        let mut slots = self.slots.lock();
+        let keys: Vec<(u64, [u8; 32])> = slots
+            .lru
+            .iter()
+            .map(|(key, _)| *key)
+            .filter(|(_, sha)| sha == wasm_sha256)
+            .collect();
+        for key in &keys {
+            if let Some((_, bytes)) = slots.lru.pop(key) {
+                slots.bytes = slots.bytes.saturating_sub(bytes);
+            }
+        }
+        keys.len()
     }
 
     /// A cache that also keeps artifacts in `dir` (created owner-only when
@@ -224,6 +281,8 @@ impl ArtifactCache {
             bytes_written: get(&c.bytes_written),
             write_errors: get(&c.write_errors),
             dir_refused: self.trust.get().and_then(|trust| trust.clone().err()),
+            memory_bytes: self.slots.lock().bytes,
+            evictions: get(&c.evictions),
         }
     }
 
@@ -247,7 +306,36 @@ impl ArtifactCache {
 
     /// Forgets every component held in memory (the files stay).
     pub fn clear_memory(&self) {
-        self.slots.lock().clear();
+        let mut slots = self.slots.lock();
+        slots.lru.clear();
+        slots.bytes = 0;
+    }
+
+    /// Records that the slot of `key` now holds `bytes` of code, then
+    /// forgets the least recently loaded components until the memory
+    /// bound holds again (never the one just filled).
+    fn filled(&self, key: (u64, [u8; 32]), slot: &Slot, bytes: u64) {
+        let mut slots = self.slots.lock();
+        match slots.lru.peek_mut(&key) {
+            // Still this slot (not forgotten or replaced meanwhile).
+            Some((held, weight)) if Arc::ptr_eq(held, slot) => {
+                let old = std::mem::replace(weight, bytes);
+                slots.bytes = slots.bytes.saturating_sub(old).saturating_add(bytes);
+            }
+            _ => return,
+        }
+        while slots.bytes > slots.limit && slots.lru.len() > 1 {
+            let Some((oldest, _)) = slots.lru.peek_lru() else {
+                break;
+            };
+            if *oldest == key {
+                break;
+            }
+            if let Some((_, (_, weight))) = slots.lru.pop_lru() {
+                slots.bytes = slots.bytes.saturating_sub(weight);
+                self.counters.evictions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// The component for `wasm` on `engine`: from memory, from disk, or
@@ -265,15 +353,23 @@ impl ArtifactCache {
         wasm: &[u8],
         wasm_sha256: &[u8; 32],
     ) -> Result<Cached, EngineError> {
-        let slot = self
-            .slots
-            .lock()
-            .entry((engine.identity(), *wasm_sha256))
-            .or_default()
-            .clone();
+        let key = (engine.identity(), *wasm_sha256);
+        let slot = {
+            let mut slots = self.slots.lock();
+            // `get` marks it the most recently loaded.
+            match slots.lru.get(&key) {
+                Some((slot, _)) => Arc::clone(slot),
+                None => {
+                    let slot = Slot::default();
+                    slots.lru.put(key, (Arc::clone(&slot), 0));
+                    slot
+                }
+            }
+        };
         // The map lock is released; only loads of this same component
         // wait on the slot.
-        let mut slot = slot.lock();
+        let slot_arc = slot;
+        let mut slot = slot_arc.lock();
         if let Some((component, artifact_bytes)) = slot.as_ref() {
             self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Cached {
@@ -282,12 +378,14 @@ impl ArtifactCache {
                 artifact_bytes: *artifact_bytes,
             });
         }
-        let key = Key::new(engine, wasm_sha256);
-        let cached = match self.read(engine, &key) {
+        let file_key = Key::new(engine, wasm_sha256);
+        let cached = match self.read(engine, &file_key) {
             Some(found) => found,
-            None => self.compile(engine, wasm, &key)?,
+            None => self.compile(engine, wasm, &file_key)?,
         };
         *slot = Some((cached.component.clone(), cached.artifact_bytes));
+        drop(slot);
+        self.filled(key, &slot_arc, code_bytes(&cached.component));
         Ok(cached)
     }
 
@@ -392,6 +490,13 @@ impl ArtifactCache {
             }
         }
     }
+}
+
+/// The bytes of compiled code `component` holds in memory, as the memory
+/// bound counts them.
+fn code_bytes(component: &Component) -> u64 {
+    let range = component.image_range();
+    u64::try_from((range.end as usize).saturating_sub(range.start as usize)).unwrap_or(u64::MAX)
 }
 
 /// Creates `dir` (owner-only) if it is missing, and says whether it may be

@@ -64,6 +64,13 @@ pub struct RuntimeOptions {
     /// can write it chooses the machine code surli runs (see
     /// [`ArtifactCache`]).
     pub cache_dir: Option<PathBuf>,
+    /// The most compiled code the runtime's artifact cache holds in memory;
+    /// past it the components least recently loaded are forgotten (a
+    /// module loaded from one keeps its code). See
+    /// [`Runtime::forget_compiled`] to drop one at once.
+    ///
+    /// Default: [`ArtifactCache::DEFAULT_MEMORY_BYTES`] (512 MiB).
+    pub cache_memory_bytes: u64,
     /// How the engines allocate instances. The default is wasmtime's
     /// pooling allocator with copy-on-write memory images, sized by
     /// [`RuntimeOptions::DEFAULT_POOLED_INSTANCES`]; a pool whose
@@ -103,6 +110,7 @@ impl Default for RuntimeOptions {
             wall_clock_grace: Duration::from_millis(50),
             max_result_bytes: 64 << 20,
             cache_dir: None,
+            cache_memory_bytes: ArtifactCache::DEFAULT_MEMORY_BYTES,
             allocation: Allocation::Pooling(PoolingLimits::for_instances(
                 Self::DEFAULT_POOLED_INSTANCES,
                 None,
@@ -121,6 +129,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("wall_clock_grace", &self.wall_clock_grace)
             .field("max_result_bytes", &self.max_result_bytes)
             .field("cache_dir", &self.cache_dir)
+            .field("cache_memory_bytes", &self.cache_memory_bytes)
             .field("allocation", &self.allocation)
             .finish_non_exhaustive()
     }
@@ -194,7 +203,8 @@ impl Runtime {
         let cache = match &options.cache_dir {
             Some(dir) => ArtifactCache::with_dir(dir),
             None => ArtifactCache::in_memory(),
-        };
+        }
+        .with_memory_limit(options.cache_memory_bytes);
         Ok(Self {
             inner: Arc::new(RuntimeInner {
                 options,
@@ -215,6 +225,15 @@ impl Runtime {
     /// files it refused.
     pub fn cache_stats(&self) -> CacheStats {
         self.inner.cache.stats()
+    }
+
+    /// Stops the runtime's artifact cache from holding the compiled code of
+    /// `package`'s component (on both engines), so its memory is freed once
+    /// no module loaded from it is left; the next load reads the disk cache
+    /// or compiles. Returns how many compiled components were dropped.
+    /// Modules already loaded are not affected.
+    pub fn forget_compiled(&self, package: &Package) -> usize {
+        self.inner.cache.forget(package.wasm_sha256())
     }
 
     /// How the guarded engine allocates instances: the pool asked for in

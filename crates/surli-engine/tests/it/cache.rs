@@ -373,3 +373,59 @@ fn a_compile_error_is_not_cached() {
     }
     assert_eq!(cache.stats().misses, 2);
 }
+
+/// Loads `tag`'s component through `cache` and says where it came from.
+fn load_tag(cache: &ArtifactCache, engine: &SurliEngine, tag: &str) -> ArtifactSource {
+    let (wasm, sha) = component(tag);
+    cache.get_or_compile(engine, &wasm, &sha).unwrap().source
+}
+
+#[test]
+fn memory_holds_its_bound_and_forgets_the_least_recently_loaded_first() {
+    let engine = engine(Flavour::Guarded);
+    // What one of these components weighs.
+    let probe = ArtifactCache::in_memory();
+    load_tag(&probe, &engine, "lru-probe");
+    let one = probe.stats().memory_bytes;
+    assert!(one > 0);
+
+    // Room for two and a half.
+    let cache = ArtifactCache::in_memory().with_memory_limit(one * 5 / 2);
+    for tag in ["lru-a", "lru-b", "lru-a"] {
+        load_tag(&cache, &engine, tag);
+    }
+    assert_eq!(cache.stats().memory_hits, 1);
+    // A third one pushes out b, the least recently loaded (a was loaded
+    // again after it).
+    assert_eq!(load_tag(&cache, &engine, "lru-c"), ArtifactSource::Compiled);
+    let stats = cache.stats();
+    assert_eq!(stats.evictions, 1);
+    assert!(stats.memory_bytes <= one * 5 / 2, "{stats:?}");
+    assert_eq!(load_tag(&cache, &engine, "lru-a"), ArtifactSource::Memory);
+    assert_eq!(load_tag(&cache, &engine, "lru-c"), ArtifactSource::Memory);
+    assert_eq!(load_tag(&cache, &engine, "lru-b"), ArtifactSource::Compiled);
+}
+
+#[test]
+fn a_forgotten_component_is_compiled_again_and_its_bytes_are_freed() {
+    let guarded = engine(Flavour::Guarded);
+    let fast = engine(Flavour::Fast);
+    let cache = ArtifactCache::in_memory();
+    let (wasm, sha) = component("forget-me");
+    for engine in [&guarded, &fast] {
+        cache.get_or_compile(engine, &wasm, &sha).unwrap();
+    }
+    load_tag(&cache, &guarded, "keep-me");
+    let before = cache.stats().memory_bytes;
+    assert_eq!(cache.forget(&sha), 2, "one per engine");
+    assert!(cache.stats().memory_bytes < before);
+    assert_eq!(cache.forget(&sha), 0);
+    assert_eq!(
+        cache.get_or_compile(&guarded, &wasm, &sha).unwrap().source,
+        ArtifactSource::Compiled
+    );
+    assert_eq!(
+        load_tag(&cache, &guarded, "keep-me"),
+        ArtifactSource::Memory
+    );
+}
