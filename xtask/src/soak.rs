@@ -2,11 +2,14 @@
 //! the process's memory. A tool, not a test: it takes minutes and its
 //! verdict rests on a measurement.
 //!
-//! The demo and hostile fixtures are loaded once (pool size 4, 32 MiB of
-//! linear memory per instance) and 32 tasks call them without pause: good
-//! calls whose answers are checked, guest errors, traps, out-of-memory
-//! calls, calls stopped by a short timeout, and calls whose future is
-//! dropped midway. Every 10 s a line shows the resident set size (VmRSS
+//! The demo, hostile and hostcalls fixtures are loaded once (pool size 4,
+//! 32 MiB of linear memory per instance, 4 MiB of KV per module) and 32
+//! tasks call them without pause: good calls whose answers are checked,
+//! guest errors, traps, out-of-memory calls, calls stopped by a short
+//! timeout, calls whose future is dropped midway, a guest that fills its
+//! KV store until refused, one that floods its output, and one whose `run`
+//! the embedder answers by calling the same module again (until the
+//! re-entry is refused or a caller's timeout ends the wait). Every 10 s a line shows the resident set size (VmRSS
 //! of `/proc/self/status`) and the calls so far by outcome.
 //!
 //! It fails when the RSS at the end is more than 10% above the RSS after
@@ -35,6 +38,8 @@ use surli::{
 const TASKS: usize = 32;
 const POOL_SIZE: usize = 4;
 const MEMORY_LIMIT: u64 = 32 << 20;
+/// Each module's KV store holds at most this many bytes.
+const KV_LIMIT: u64 = 4 << 20;
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 /// The end may exceed the first minute's RSS by this factor at most.
 const LEAK_TOLERANCE: f64 = 1.10;
@@ -53,12 +58,16 @@ pub(crate) fn run(root: &Path, minutes: u64) -> Result<()> {
     }
     let demo = fixture(root, "demo")?;
     let hostile = fixture(root, "hostile")?;
+    let hostcalls = fixture(root, "hostcalls")?;
     let executor = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start an async runtime")?;
-    executor.block_on(storm(demo, hostile, Duration::from_secs(minutes * 60)))
+    executor.block_on(storm(
+        [demo, hostile, hostcalls],
+        Duration::from_secs(minutes * 60),
+    ))
 }
 
 fn fixture(root: &Path, name: &str) -> Result<Package> {
@@ -131,11 +140,12 @@ impl Outcome {
     }
 }
 
-/// Calls by module (0 demo, 1 hostile) and outcome, as the callers saw
-/// them, plus the wrong ones.
+/// Calls by module (0 demo, 1 hostile, 2 hostcalls, the embedder's own
+/// calls back into it included) and outcome, as the callers saw them, plus
+/// the wrong ones.
 #[derive(Default)]
 struct Tally {
-    seen: [[AtomicU64; 8]; 2],
+    seen: [[AtomicU64; 8]; 3],
     wrong: AtomicU64,
     wrong_examples: Mutex<Vec<String>>,
 }
@@ -150,7 +160,7 @@ impl Tally {
     }
 
     fn total(&self, outcome: Outcome) -> u64 {
-        self.get(0, outcome) + self.get(1, outcome)
+        (0..3).map(|module| self.get(module, outcome)).sum()
     }
 
     fn calls(&self) -> u64 {
@@ -198,6 +208,9 @@ enum Op {
     OutOfMemory,
     ShortTimeout,
     Cancel,
+    KvFill,
+    Flood,
+    Reenter,
 }
 
 /// The mix, in percent: mostly good calls, and every way a call can fail.
@@ -214,6 +227,9 @@ const MIX: &[(Op, u32)] = &[
     (Op::OutOfMemory, 6),
     (Op::ShortTimeout, 6),
     (Op::Cancel, 6),
+    (Op::KvFill, 3),
+    (Op::Flood, 2),
+    (Op::Reenter, 3),
 ];
 
 /// xorshift64*: a different, reproducible sequence per task.
@@ -254,6 +270,80 @@ enum Expect {
 struct Modules {
     demo: Module,
     hostile: Module,
+    hostcalls: Module,
+}
+
+/// How long the embedder waits for the module it calls back into, from
+/// inside that module's own call.
+const CALL_BACK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// An embedder whose `run` calls the module it serves again, with the same
+/// `run`: each level holds one more instance of the module, until the
+/// chain holds them all and the next is refused as re-entry (or, when
+/// other tasks hold instances, the wait meets `CALL_BACK_TIMEOUT`). Every
+/// call it makes is counted under module 2.
+struct CallsBack {
+    module: Module,
+    tally: Arc<Tally>,
+}
+
+/// Counts a call back as cancelled when its future is dropped before it
+/// finished.
+struct Unfinished<'a>(&'a Tally);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.0.count(2, Outcome::Cancelled);
+    }
+}
+
+#[surli::async_trait]
+impl InvocationContext for CallsBack {
+    async fn sql(
+        &self,
+        _: &surli::CallInfo,
+        _: &str,
+        _: surli::Object,
+    ) -> Result<Value, surli::ContextError> {
+        Err("this embedder has no database".into())
+    }
+
+    async fn run(
+        &self,
+        _: &surli::CallInfo,
+        function: &str,
+        version: Option<&str>,
+        args: Vec<Value>,
+    ) -> Result<Value, surli::ContextError> {
+        let ctx: Arc<dyn InvocationContext> = Arc::new(Self {
+            module: self.module.clone(),
+            tally: Arc::clone(&self.tally),
+        });
+        let again = vec![
+            text(function.to_owned()),
+            version.map_or(Value::None, |v| text(v.to_owned())),
+            Value::Array(args.into()),
+        ];
+        // The guest above may be stopped by its own deadline while this
+        // call waits, which drops this future: the module counts that call
+        // as cancelled, and so must the tally.
+        let unfinished = Unfinished(&self.tally);
+        let result = self
+            .module
+            .call_with_timeout(ctx, Some("run"), again, Some(CALL_BACK_TIMEOUT))
+            .await;
+        std::mem::forget(unfinished);
+        let outcome = Outcome::of(&result);
+        self.tally.count(2, outcome);
+        if !matches!(
+            outcome,
+            Outcome::GuestError | Outcome::Timeout | Outcome::Other
+        ) {
+            self.tally
+                .wrong(format!("a call back into hostcalls ended as {result:?}"));
+        }
+        result.map_err(|error| error.to_string().into())
+    }
 }
 
 fn int(n: i64) -> Value {
@@ -274,7 +364,12 @@ fn fib(n: i64) -> i64 {
 
 /// Makes one call of kind `op`; returns the module it went to, what came
 /// back and what had to.
-async fn call(modules: &Modules, op: Op, rng: &mut Rng) -> (usize, Outcome, Option<String>) {
+async fn call(
+    modules: &Modules,
+    tally: &Arc<Tally>,
+    op: Op,
+    rng: &mut Rng,
+) -> (usize, Outcome, Option<String>) {
     let ctx: Arc<dyn InvocationContext> = Arc::new(NullContext);
     let (module, which, function, args, expect, timeout): (
         &Module,
@@ -396,6 +491,47 @@ async fn call(modules: &Modules, op: Op, rng: &mut Rng) -> (usize, Outcome, Opti
             Expect::Outcome(Outcome::Timeout),
             Some(Duration::from_millis(20)),
         ),
+        Op::KvFill => (
+            // 100 KiB values under the soak's 4 MiB max_kv_bytes: the 41st
+            // key is refused on every call (the first 40 only overwrite).
+            &modules.hostile,
+            1,
+            Some("kv_fill"),
+            vec![int(100), int(100)],
+            Expect::Value(int(40)),
+            None,
+        ),
+        Op::Flood => (
+            // Prints without pause until its timeout; the host keeps 1 MiB
+            // of it per call and drops the rest.
+            &modules.hostile,
+            1,
+            Some("print_forever"),
+            vec![],
+            Expect::Outcome(Outcome::Timeout),
+            Some(Duration::from_millis(50)),
+        ),
+        Op::Reenter => {
+            let ctx: Arc<dyn InvocationContext> = Arc::new(CallsBack {
+                module: modules.hostcalls.clone(),
+                tally: Arc::clone(tally),
+            });
+            let args = vec![
+                text("string::len".to_owned()),
+                Value::None,
+                Value::Array(vec![text("x".to_owned())].into()),
+            ];
+            let result = modules
+                .hostcalls
+                .call_with_timeout(ctx, Some("run"), args, None)
+                .await;
+            let outcome = Outcome::of(&result);
+            // The innermost call is refused, or waits past its timeout;
+            // either way the guest above it fails, and so on up.
+            let wrong = (!matches!(outcome, Outcome::GuestError | Outcome::Timeout))
+                .then(|| format!("a re-entering run ended as {result:?}"));
+            return (2, outcome, wrong);
+        }
         Op::Cancel => {
             // The future is dropped 15 ms in, waiting for a permit or
             // spinning: either way the call counts as cancelled.
@@ -440,19 +576,25 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-async fn storm(demo: Package, hostile: Package, length: Duration) -> Result<()> {
+async fn storm(packages: [Package; 3], length: Duration) -> Result<()> {
     let runtime = Runtime::new(RuntimeOptions {
         server: ServerLimits {
             max_pool_size: NonZeroUsize::new(POOL_SIZE).unwrap_or(NonZeroUsize::MIN),
             max_memory_bytes: Some(MEMORY_LIMIT),
             max_execution_time: Some(Duration::from_secs(2)),
+            max_kv_bytes: Some(KV_LIMIT),
             ..ServerLimits::default()
         },
         ..RuntimeOptions::default()
     })?;
+    let [demo, hostile, hostcalls] = packages;
     let modules = Arc::new(Modules {
         demo: runtime.load(demo).await.context("cannot load demo")?,
         hostile: runtime.load(hostile).await.context("cannot load hostile")?,
+        hostcalls: runtime
+            .load(hostcalls)
+            .await
+            .context("cannot load hostcalls")?,
     });
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -473,7 +615,7 @@ async fn storm(demo: Package, hostile: Package, length: Duration) -> Result<()> 
                 Rng(0x9E37_79B9_7F4A_7C15 ^ (task as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
             while !stop.load(Ordering::Relaxed) {
                 let op = rng.op();
-                let (module, outcome, wrong) = call(&modules, op, &mut rng).await;
+                let (module, outcome, wrong) = call(&modules, &tally, op, &mut rng).await;
                 tally.count(module, outcome);
                 if let Some(what) = wrong {
                     tally.wrong(what);
@@ -523,11 +665,16 @@ async fn storm(demo: Package, hostile: Package, length: Duration) -> Result<()> 
     );
 
     let mut problems = Vec::new();
-    for (which, name, module) in [(0, "demo", &modules.demo), (1, "hostile", &modules.hostile)] {
+    for (which, name, module) in [
+        (0, "demo", &modules.demo),
+        (1, "hostile", &modules.hostile),
+        (2, "hostcalls", &modules.hostcalls),
+    ] {
         let stats = module.stats();
         println!(
             "xtask: soak: {name}: {} calls, {} ok, {} guest errors, {} traps, {} oom, {} timeouts, \
-             {} cancelled; {} instances created, {} discarded, {} pool hits",
+             {} cancelled; {} instances created, {} discarded, {} pool hits; output cut short in \
+             {} calls ({} bytes dropped)",
             stats.calls,
             stats.ok,
             stats.guest_errors,
@@ -537,7 +684,9 @@ async fn storm(demo: Package, hostile: Package, length: Duration) -> Result<()> 
             stats.cancelled,
             stats.instances_created,
             stats.instances_discarded,
-            stats.pool_hits
+            stats.pool_hits,
+            stats.output_truncated_calls,
+            stats.output_dropped_bytes
         );
         let outcomes = stats.ok
             + stats.guest_errors
