@@ -123,7 +123,7 @@ async fn bench(
 
     let session = Session::open(&args.module).await?;
     let signature = session.function(function)?;
-    let values = surli_values::args_from_text(words, &signature.args)
+    let values = surli_values::args_from_words(words, &signature.args, &crate::session::surrealql)
         .map_err(crate::flat)
         .with_context(|| format!("cannot call {}", function_label(function)))?;
 

@@ -13,9 +13,11 @@ pub(crate) struct CallArgs {
     /// The function to call: its name, or `-` for the default export
     function: Option<String>,
 
-    /// The arguments: each is JSON (`1`, `"text"`, `[1,2]`, `{"a":1}`), or
-    /// a bare word read against the declared kind (`2024-01-01T00:00:00Z`,
-    /// `1h30m`, `person:tobie`, hex bytes, any text for a string)
+    /// The arguments: each is JSON (`1`, `"text"`, `[1,2]`, `{"a":1}`), a
+    /// SurrealQL value of the declared kind (`NONE`, `d'2024-01-01T00:00:00Z'`,
+    /// `person:42`, `1.5dec`, `b"00ff"`), or a bare word read against the
+    /// declared kind (`2024-01-01T00:00:00Z`, `1h30m`, hex bytes, any text
+    /// for a string)
     #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
 
@@ -70,7 +72,7 @@ async fn call(
     words: &[String],
 ) -> anyhow::Result<surli::Value> {
     let signature = session.function(function)?;
-    let values = surli_values::args_from_text(words, &signature.args)
+    let values = surli_values::args_from_words(words, &signature.args, &crate::session::surrealql)
         .map_err(crate::flat)
         .with_context(|| format!("cannot call {}", function_label(function)))?;
     session

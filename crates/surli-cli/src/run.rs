@@ -58,6 +58,10 @@ struct Request {
     function: Option<String>,
     #[serde(default)]
     args: Vec<serde_json::Value>,
+    /// The arguments as words, as `surli call` reads them: JSON, SurrealQL
+    /// values (`NONE`, `d'…'`, `person:42`), or bare text. Instead of
+    /// `args`, for values JSON cannot express.
+    surql: Option<Vec<String>>,
 }
 
 async fn jsonl(session: &Session) -> anyhow::Result<()> {
@@ -101,8 +105,19 @@ async fn answer_json(session: &Session, line: &str) -> Result<surli::Value, Fail
     let signature = session
         .function(function)
         .map_err(|error| Failure::new("unknown_function", error))?;
-    let values = surli_values::args_from_json(&request.args, &signature.args)
-        .map_err(|error| Failure::new("args", error))?;
+    let values = match &request.surql {
+        None => surli_values::args_from_json(&request.args, &signature.args),
+        Some(_) if !request.args.is_empty() => {
+            return Err(Failure::new(
+                "input",
+                "give the arguments as \"args\" (JSON) or as \"surql\" (words), not both",
+            ));
+        }
+        Some(words) => {
+            surli_values::args_from_words(words, &signature.args, &crate::session::surrealql)
+        }
+    }
+    .map_err(|error| Failure::new("args", error))?;
     session
         .module
         .call(session.context.clone(), function, values)
@@ -233,7 +248,7 @@ async fn command(session: &Session, line: &str, json: bool) -> anyhow::Result<St
     let function = function_name(&first);
     let args: Vec<String> = words.collect();
     let signature = session.function(function)?;
-    let values = surli_values::args_from_text(&args, &signature.args)
+    let values = surli_values::args_from_words(&args, &signature.args, &crate::session::surrealql)
         .map_err(crate::flat)
         .with_context(|| format!("cannot call {}", function_label(function)))?;
     let value = session
@@ -248,10 +263,12 @@ async fn command(session: &Session, line: &str, json: bool) -> anyhow::Result<St
 
 const HELP: &str = "\
 A line is `FN ARG...`: a function name (`-` for the default export) and its
-arguments, each JSON or a bare word read against the declared kind:
+arguments, each JSON, a SurrealQL value, or a bare word read against the
+declared kind:
   add 1 2
   greet 'Ada Lovelace'
   kinds::object {\"a\": [1, 2]}
+  kinds::any d'2024-01-01T00:00:00Z'
 JSON values may contain spaces; single quotes group a bare word with spaces.
 Commands: .functions  .stats  .kv  .help  .quit";
 

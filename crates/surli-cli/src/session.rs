@@ -324,3 +324,9 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> 
     file.persist(path).map_err(|error| error.error)?;
     Ok(())
 }
+
+/// Reads `text` as one SurrealQL value with SurrealDB's own parser, for
+/// arguments such as `NONE`, `d'2024-01-01T00:00:00Z'` or `person:42`.
+pub(crate) fn surrealql(text: &str) -> Option<surli::Value> {
+    surrealdb::parse::value(text).ok()
+}

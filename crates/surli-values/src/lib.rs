@@ -172,6 +172,43 @@ pub fn value_from_arg(text: &str, kind: &Kind) -> Result<Value, ValueError> {
     Err(fail.into_error())
 }
 
+/// A parser of SurrealQL value literals: `Some` for text that is one value
+/// (the CLI passes SurrealDB's own, `surrealdb::parse::value`), `None` for
+/// text that is not. This crate does not depend on SurrealDB's parser.
+pub type SurrealQl<'a> = &'a dyn Fn(&str) -> Option<Value>;
+
+/// [`value_from_arg`], with words written as SurrealQL values besides: text
+/// that is not JSON but that `surrealql` reads as a value of `kind` is that
+/// value. So `NONE`, `d'2024-01-01T00:00:00Z'`, `person:42`, `1.5dec`,
+/// `u'…'` or `<bytes>"…"` reach an `any` parameter as what they say, not
+/// as strings. A bare name, which SurrealQL reads as a table, stays a word
+/// (a string where one is allowed), and JSON stays JSON.
+pub fn value_from_word(
+    text: &str,
+    kind: &Kind,
+    surrealql: SurrealQl<'_>,
+) -> Result<Value, ValueError> {
+    if serde_json::from_str::<Json>(text).is_err()
+        && let Some(value) = surrealql(text)
+        && !matches!(value, Value::Table(_))
+        && value.is_kind(kind)
+    {
+        return Ok(value);
+    }
+    value_from_arg(text, kind)
+}
+
+/// [`args_from_text`] with every word read by [`value_from_word`].
+pub fn args_from_words(
+    texts: &[String],
+    params: &[(String, Kind)],
+    surrealql: SurrealQl<'_>,
+) -> Result<Vec<Value>, ArgsError> {
+    args::read_args(texts, params, |text, kind| {
+        value_from_word(text, kind, surrealql)
+    })
+}
+
 /// Converts JSON to a value of `kind`, recursively through arrays, sets,
 /// objects and options or other either-kinds. The crate documentation has
 /// the table of what each kind accepts.

@@ -11,3 +11,4 @@ mod info;
 mod pack;
 mod run;
 mod support;
+mod surrealql;

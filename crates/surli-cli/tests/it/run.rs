@@ -97,3 +97,38 @@ fn a_failed_line_is_reported_and_the_session_exits_1() {
         .stdout("4\n")
         .stderr(contains("error: cannot call `add`").and(contains("1 of 2 lines failed")));
 }
+
+#[test]
+fn jsonl_takes_arguments_written_as_surrealql_words() {
+    let input = [
+        r#"{"fn": "any", "surql": ["person:42"]}"#,
+        r#"{"fn": "any", "surql": ["[NONE, d'2024-01-01T00:00:00Z', person:42]"]}"#,
+        r#"{"fn": "option_int", "surql": ["NONE"]}"#,
+        r#"{"fn": "any", "args": [1], "surql": ["2"]}"#,
+    ]
+    .join("\n");
+    let output = surli()
+        .args(["run", "--jsonl"])
+        .arg(fixture("kinds"))
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // Answers come back as JSON, where a record id is its text; the array
+    // shows the word was read as SurrealQL (as text it would be one string),
+    // and NONE for an option<int> is no word a bare-text reading accepts.
+    assert_eq!(lines[0], serde_json::json!({ "ok": "person:42" }));
+    assert_eq!(
+        lines[1],
+        serde_json::json!({ "ok": [null, "2024-01-01T00:00:00Z", "person:42"] })
+    );
+    assert_eq!(lines[2], serde_json::json!({ "ok": null }));
+    assert_eq!(lines[3]["kind"], "input", "{lines:?}");
+}
