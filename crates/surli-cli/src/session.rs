@@ -327,6 +327,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> 
 
 /// Reads `text` as one SurrealQL value with SurrealDB's own parser, for
 /// arguments such as `NONE`, `d'2024-01-01T00:00:00Z'` or `person:42`.
+/// The whole text must be that value: `10 apples` is not `10`.
 pub(crate) fn surrealql(text: &str) -> Option<surli::Value> {
-    surrealdb::parse::value(text).ok()
+    surrealdb_syn::parse_with(text.as_bytes(), async |parser, stk| {
+        let value = parser.parse_value(stk).await?;
+        parser.assert_finished()?;
+        Ok(value)
+    })
+    .ok()
 }

@@ -40,19 +40,36 @@ const GUARD_TABLE: &str = "surli_kv_guard";
 
 /// The bytes one record counts against `max_bytes`, in SurrealQL: its key's
 /// UTF-8 bytes and its value's bytes, as `KvLimits::entry_bytes` counts them.
-const RECORD_BYTES: &str = "bytes::len(v) + bytes::len(<bytes> record::id(id)[0])";
+macro_rules! record_bytes {
+    () => {
+        "bytes::len(v) + bytes::len(<bytes> record::id(id)[0])"
+    };
+}
+const RECORD_BYTES: &str = record_bytes!();
 
 /// The end of every write: the guard's totals moved by `$added` entries and
 /// `$grown` bytes (either may be negative), then checked against the limits
 /// bound as `$max_entries` / `$max_bytes` (NONE when unset) where the write
-/// added entries or bytes.
-const UPDATE_TOTALS: &str = "UPSERT $guard SET entries += $added, bytes += $grown RETURN NONE; \
+/// added entries or bytes. A guard without totals (deleted by hand, or
+/// written by a surli that kept none) is recounted from the table, this
+/// write included, instead of being moved from nothing.
+const UPDATE_TOTALS: &str = concat!(
+    "IF $guard.entries = NONE OR $guard.bytes = NONE { \
+        LET $sizes = SELECT VALUE ",
+    record_bytes!(),
+    " FROM $all; \
+        UPSERT $guard CONTENT { entries: array::len($sizes), bytes: math::sum($sizes) } \
+            RETURN NONE; \
+     } ELSE { \
+        UPSERT $guard SET entries += $added, bytes += $grown RETURN NONE; \
+     }; \
      IF $max_entries != NONE AND $added > 0 AND $guard.entries > $max_entries { \
         THROW $too_many + <string> $guard.entries \
      }; \
      IF $max_bytes != NONE AND $grown > 0 AND $guard.bytes > $max_bytes { \
         THROW $too_big + <string> $guard.bytes \
-     };";
+     };"
+);
 
 /// How many statements [`UPDATE_TOTALS`] is.
 const UPDATE_TOTALS_STATEMENTS: usize = 3;
@@ -83,12 +100,13 @@ const UPDATE_TOTALS_STATEMENTS: usize = 3;
 /// limit together, and a write costs the same however large the store is;
 /// a failed batch, whatever fails, leaves nothing behind. The first store
 /// to open a table whose guard holds no totals (a new table, or one written
-/// before surli kept them) counts them with one scan of the table. Writes
+/// before surli kept them) counts them with one scan of the table, and so
+/// does any write that finds them gone. Writes
 /// to one module's store therefore conflict with each other and are
-/// retried a few times (pauses of 2 ms, doubling) before a conflict is
+/// retried a few times (pauses of 2 ms, doubling, jittered) before a conflict is
 /// reported as [`KvError::Backend`]. Anything that edits the table other
-/// than through this store must delete the guard record, so that the next
-/// store opened on the table counts again.
+/// than through this store must delete the guard record: the next write
+/// counts the table again.
 ///
 /// A read that spans more than one page (1,024 keys, or 64 values) is not
 /// one snapshot: a write that lands between pages may or may not be seen,
@@ -196,6 +214,10 @@ impl<C: Connection> SurrealKvStore<C> {
         vars.insert("max_bytes".to_owned(), limit(self.limits.max_bytes));
         vars.insert("too_many".to_owned(), Value::String(TOO_MANY.to_owned()));
         vars.insert("too_big".to_owned(), Value::String(TOO_BIG.to_owned()));
+        vars.insert(
+            "all".to_owned(),
+            self.range(Bound::Unbounded, Bound::Unbounded),
+        );
         vars
     }
 
@@ -298,7 +320,7 @@ impl<C: Connection> SurrealKvStore<C> {
                         attempt,
                         "kv write conflicted with another transaction; retrying"
                     );
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(jittered(backoff)).await;
                     backoff = backoff.saturating_mul(2);
                     attempt += 1;
                 }
@@ -597,6 +619,18 @@ impl<C: Connection> KvStore for SurrealKvStore<C> {
             .await?;
         into_u64(count)
     }
+}
+
+/// `backoff` plus a random part of it again: writers that conflicted with
+/// each other (every write to one store moves its guard record) do not
+/// retry in step and conflict again.
+fn jittered(backoff: Duration) -> Duration {
+    use std::hash::BuildHasher as _;
+    // A fresh `RandomState` is seeded per instance: random enough to spread
+    // retries, with no dependency for it.
+    let random = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let nanos = u64::try_from(backoff.as_nanos()).unwrap_or(u64::MAX).max(1);
+    backoff.saturating_add(Duration::from_nanos(random % nanos))
 }
 
 /// A part of a module's identity as it goes into a table name: `%`, `/` and

@@ -39,9 +39,13 @@ fn surrealql_words_reach_an_any_parameter_as_what_they_say() {
         ("1.5dec", "1.5dec"),
         ("b\"00ff\"", "b\"00FF\""),
         ("1h30m", "1h30m"),
-        // JSON stays JSON, and a bare name stays text.
+        // JSON stays JSON, a bare name stays text, and so does a value
+        // followed by more text.
         ("\"person:42\"", "'person:42'"),
         ("hello", "'hello'"),
+        ("true story", "'true story'"),
+        ("NONE of it", "'NONE of it'"),
+        ("2024-01-01", "'2024-01-01'"),
     ] {
         assert_eq!(echo(word), printed, "{word}");
     }
@@ -93,4 +97,15 @@ proptest! {
     fn every_kind_of_value_round_trips_through_the_cli(value in value()) {
         prop_assert_eq!(echo(&value.to_sql()), value.to_sql_pretty());
     }
+}
+
+#[test]
+fn a_value_followed_by_more_text_is_not_that_value() {
+    surli()
+        .arg("call")
+        .arg(fixture("kinds"))
+        .args(["int", "10 apples"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("argument 1"));
 }

@@ -114,8 +114,10 @@ async fn modules_whose_identities_read_alike_keep_separate_stores() {
     let runtime = runtime();
     let ctx = context(&db);
     // Organisation `a/b` with name `c`, and organisation `a` with name
-    // `b/c`: joined with `/` they would read the same; `@` likewise.
-    let pairs = [(("a/b", "c"), ("a", "b/c")), (("x", "y@1"), ("x@y", "1"))];
+    // `b/c`: joined with `/` they would read the same.
+    // And `%` itself, which the escaping uses: organisation `a%2Fb` is not
+    // organisation `a/b` escaped.
+    let pairs = [(("a/b", "c"), ("a", "b/c")), (("a%2Fb", "d"), ("a/b", "d"))];
     for ((org1, name1), (org2, name2)) in pairs {
         let first = load_demo_as(&runtime, &db, org1, name1).await;
         let second = load_demo_as(&runtime, &db, org2, name2).await;
