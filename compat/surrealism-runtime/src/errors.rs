@@ -53,9 +53,12 @@ pub(crate) fn from_call(
     match error {
         CallError::Guest { message } => SurrealismError::FunctionCallError(message),
         // 0.6.5's timeout always means a broken instance; one that passed
-        // while the call waited for an instance broke nothing, so it is
+        // while the call waited for an instance (of the module, or room
+        // under the runtime's budget) broke nothing, so it is
         // reported as a plain error (below).
-        CallError::Timeout { limit, phase, .. } if phase != surli::CallPhase::Queue => {
+        CallError::Timeout { limit, phase, .. }
+            if !matches!(phase, surli::CallPhase::Queue | surli::CallPhase::Budget) =>
+        {
             SurrealismError::Timeout {
                 effective: Some(limit),
                 context_timeout,
@@ -118,6 +121,22 @@ mod tests {
             },
             CallError::TimeoutNotEnforceable {
                 module: "m".to_owned(),
+            },
+            CallError::Timeout {
+                limit: Duration::from_millis(5),
+                source_limit: surli::TimeoutLimit::Caller,
+                watch: surli::TimeoutWatch::WallClock,
+                phase: surli::CallPhase::Budget,
+            },
+            CallError::BudgetExhausted {
+                module: "m".to_owned(),
+                resource: surli::BudgetResource::Instances,
+                limit: 4,
+            },
+            CallError::BudgetExhausted {
+                module: "m".to_owned(),
+                resource: surli::BudgetResource::Memory,
+                limit: 4,
             },
         ]
     }

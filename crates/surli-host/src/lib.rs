@@ -187,7 +187,7 @@ pub use context::{CallInfo, CallKind, ContextError, InvocationContext, NullConte
 pub use env::{ModuleEnv, StdioLimits};
 pub use error::HostError;
 pub use exports::{GuestExports, InvokeAnswer, PluginExport, PluginExports};
-pub use limiter::{Exhaustion, MemoryLimiter, MemoryLimits, Resource};
+pub use limiter::{Exhaustion, MemoryBudget, MemoryLimiter, MemoryLimits, Resource};
 pub use linker::build_linker;
 pub use net::socket_allowed;
 pub use state::HostState;

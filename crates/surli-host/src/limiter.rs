@@ -1,6 +1,8 @@
 //! Memory and table limits of one instance, and the record of a denial.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::ResourceLimiter;
 
@@ -78,6 +80,9 @@ pub enum Resource {
     Memory,
     /// A table; sizes are in elements.
     Table,
+    /// The linear memory every instance sharing a [`MemoryBudget`] may
+    /// hold together; sizes are in bytes, of all those instances at once.
+    SharedMemory,
 }
 
 impl fmt::Display for Resource {
@@ -85,6 +90,7 @@ impl fmt::Display for Resource {
         f.write_str(match self {
             Self::Memory => "memory",
             Self::Table => "table",
+            Self::SharedMemory => "shared memory",
         })
     }
 }
@@ -105,7 +111,7 @@ pub struct Exhaustion {
 impl fmt::Display for Exhaustion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let unit = match self.what {
-            Resource::Memory => "bytes",
+            Resource::Memory | Resource::SharedMemory => "bytes",
             Resource::Table => "elements",
         };
         write!(
@@ -123,13 +129,18 @@ impl fmt::Display for Exhaustion {
 /// trap, [`exhausted`](Self::exhausted) says whether a memory or table grow
 /// had been refused since the last [`reset`](Self::reset), which is how a
 /// trap becomes an out-of-memory error.
-#[derive(Debug, Clone)]
+///
+/// With a [`MemoryBudget`] ([`MemoryLimiter::sharing`]) every memory grow
+/// is also charged to the budget, and the instance's whole charge is given
+/// back when the limiter (its store) is dropped.
+#[derive(Debug)]
 pub struct MemoryLimiter {
     limits: MemoryLimits,
     exhausted: Option<Exhaustion>,
     /// The grow last allowed, so that a failure wasmtime reports after it
     /// (the allocation itself failed) can be recorded with its size.
     pending: Option<Exhaustion>,
+    shared: Option<Charge>,
 }
 
 impl MemoryLimiter {
@@ -139,7 +150,24 @@ impl MemoryLimiter {
             limits,
             exhausted: None,
             pending: None,
+            shared: None,
         }
+    }
+
+    /// This limiter, also charging every memory grow to `budget`.
+    pub fn sharing(mut self, budget: Arc<MemoryBudget>) -> Self {
+        self.shared = Some(Charge {
+            budget,
+            held: 0,
+            pending: 0,
+        });
+        self
+    }
+
+    /// The bytes of linear memory this limiter has charged to its
+    /// [`MemoryBudget`] (zero without one).
+    pub fn charged(&self) -> u64 {
+        self.shared.as_ref().map_or(0, |charge| charge.held)
     }
 
     /// The limits enforced.
@@ -189,7 +217,41 @@ impl MemoryLimiter {
         true
     }
 
+    /// Charges the growth of one memory from `current` to `desired` bytes
+    /// to the shared budget, if any; refuses (and records) a grow the
+    /// budget cannot hold.
+    fn charge(&mut self, current: usize, desired: usize) -> bool {
+        let Some(charge) = self.shared.as_mut() else {
+            return true;
+        };
+        let grow = u64::try_from(desired.saturating_sub(current)).unwrap_or(u64::MAX);
+        match charge.budget.take(grow) {
+            Ok(()) => {
+                charge.held = charge.held.saturating_add(grow);
+                charge.pending = grow;
+                true
+            }
+            Err(would_be) => {
+                self.exhausted = Some(Exhaustion {
+                    what: Resource::SharedMemory,
+                    requested: usize::try_from(would_be).unwrap_or(usize::MAX),
+                    limit: usize::try_from(charge.budget.limit()).unwrap_or(usize::MAX),
+                });
+                self.pending = None;
+                false
+            }
+        }
+    }
+
     fn grow_failed(&mut self, what: Resource) {
+        if what == Resource::Memory
+            && let Some(charge) = self.shared.as_mut()
+        {
+            // The grow charged in `memory_growing` did not happen.
+            let grow = std::mem::take(&mut charge.pending);
+            charge.held = charge.held.saturating_sub(grow);
+            charge.budget.give_back(grow);
+        }
         match self.pending.take() {
             Some(pending) if pending.what == what => self.exhausted = Some(pending),
             _ => {
@@ -212,7 +274,7 @@ impl Default for MemoryLimiter {
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -221,7 +283,7 @@ impl ResourceLimiter for MemoryLimiter {
             desired,
             maximum,
             self.limits.max_memory_bytes,
-        ))
+        ) && self.charge(current, desired))
     }
 
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
@@ -260,5 +322,122 @@ impl ResourceLimiter for MemoryLimiter {
 
     fn memories(&self) -> usize {
         self.limits.max_memories
+    }
+}
+
+/// Linear memory that the instances of many modules may hold together: a
+/// runtime-wide ceiling, so that many modules, each within its own
+/// `max_memory_bytes`, cannot add up to more than the machine has.
+///
+/// Each instance's [`MemoryLimiter`] charges its memories' grows here
+/// ([`MemoryLimiter::sharing`]), including the initial size at
+/// instantiation, and gives its whole charge back when its store is
+/// dropped. A grow the budget cannot hold first asks the budget's
+/// reclaimer (see [`MemoryBudget::with_reclaimer`]) to free memory held by
+/// idle instances, then is refused like any other: `memory.grow` returns
+/// -1 to the guest and [`MemoryLimiter::exhausted`] records a
+/// [`Resource::SharedMemory`] exhaustion.
+pub struct MemoryBudget {
+    limit: u64,
+    held: AtomicU64,
+    reclaimer: Option<Box<dyn Fn() -> bool + Send + Sync>>,
+}
+
+impl fmt::Debug for MemoryBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryBudget")
+            .field("limit", &self.limit)
+            .field("held", &self.held())
+            .field("reclaimer", &self.reclaimer.is_some())
+            .finish()
+    }
+}
+
+impl MemoryBudget {
+    /// A budget of `limit` bytes (`u64::MAX`: counted, never refused).
+    pub fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            held: AtomicU64::new(0),
+            reclaimer: None,
+        }
+    }
+
+    /// This budget, calling `reclaim` when a grow does not fit: it should
+    /// drop one idle instance somewhere (whose store gives its memory back)
+    /// and say whether it did. It runs on the growing guest's thread,
+    /// inside the grow, so it must not wait on anything a guest holds.
+    pub fn with_reclaimer(mut self, reclaim: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.reclaimer = Some(Box::new(reclaim));
+        self
+    }
+
+    /// The ceiling, in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The bytes charged now, by every instance sharing the budget.
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// Takes `bytes`, reclaiming idle memory while it does not fit. Fails
+    /// with what the total would have been.
+    fn take(&self, bytes: u64) -> Result<(), u64> {
+        loop {
+            match self.try_take(bytes) {
+                Ok(()) => return Ok(()),
+                Err(would_be) => {
+                    let freed = self.reclaimer.as_ref().is_some_and(|reclaim| reclaim());
+                    if !freed {
+                        return Err(would_be);
+                    }
+                }
+            }
+        }
+    }
+
+    fn try_take(&self, bytes: u64) -> Result<(), u64> {
+        let mut held = self.held.load(Ordering::Acquire);
+        loop {
+            let would_be = held.saturating_add(bytes);
+            if would_be > self.limit {
+                return Err(would_be);
+            }
+            match self.held.compare_exchange_weak(
+                held,
+                would_be,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(now) => held = now,
+            }
+        }
+    }
+
+    fn give_back(&self, bytes: u64) {
+        // Never below zero, even if a caller gave back more than it took.
+        let _ = self
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                Some(held.saturating_sub(bytes))
+            });
+    }
+}
+
+/// What one limiter holds of a [`MemoryBudget`]; given back on drop.
+#[derive(Debug)]
+struct Charge {
+    budget: Arc<MemoryBudget>,
+    held: u64,
+    /// The last grow charged, undone if wasmtime reports it failed.
+    pending: u64,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.budget.give_back(self.held);
     }
 }

@@ -50,6 +50,17 @@ pub(crate) fn held_by_caller(module: usize) -> usize {
     CHAIN.try_with(|chain| chain.count(module)).unwrap_or(0)
 }
 
+/// How many guest calls are in progress further up this task's chain,
+/// each holding one instance of its module.
+pub(crate) fn depth() -> usize {
+    CHAIN
+        .try_with(|chain| match chain {
+            Chain::One(_) => 1,
+            Chain::Many(ids) => ids.len(),
+        })
+        .unwrap_or(0)
+}
+
 /// Runs `call` (a guest call of `module`) with `module` added to the chain.
 pub(crate) async fn within<F: Future>(module: usize, call: F) -> F::Output {
     let chain = CHAIN

@@ -85,7 +85,7 @@ pub(crate) async fn probe(
 }
 
 async fn describe_all(module: &ModuleInner) -> Result<Vec<FunctionSignature>, CallError> {
-    let mut instance = module.new_instance().await?;
+    let mut instance = module.new_instance(None).await?;
     // The probe is never pooled: `init` did not run in it.
     module.counters.instance_discarded();
     // The epoch deadline armed at instantiation stops a guest that loops;

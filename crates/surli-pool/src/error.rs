@@ -130,6 +130,9 @@ pub enum CallPhase {
     Call,
     /// Asking a new module for its functions' signatures, at load.
     Describe,
+    /// Waiting for room under the runtime's instance budget
+    /// ([`RuntimeBudget::max_instances`](crate::RuntimeBudget::max_instances)).
+    Budget,
 }
 
 impl std::fmt::Display for CallPhase {
@@ -140,6 +143,26 @@ impl std::fmt::Display for CallPhase {
             Self::Init => "running init in a new instance",
             Self::Call => "running the function",
             Self::Describe => "describing the module's functions at load",
+            Self::Budget => "waiting for room under the runtime's instance budget",
+        })
+    }
+}
+
+/// Which of the runtime's budgets ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BudgetResource {
+    /// [`RuntimeBudget::max_instances`](crate::RuntimeBudget::max_instances).
+    Instances,
+    /// [`RuntimeBudget::max_memory_bytes`](crate::RuntimeBudget::max_memory_bytes).
+    Memory,
+}
+
+impl std::fmt::Display for BudgetResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Instances => "instances (max_instances)",
+            Self::Memory => "bytes of linear memory (max_memory_bytes)",
         })
     }
 }
@@ -250,6 +273,25 @@ pub enum CallError {
         /// The module's pool size, all of it held by the chain.
         pool_size: usize,
     },
+    /// The runtime-wide budget the embedder set
+    /// ([`RuntimeOptions::budget`](crate::RuntimeOptions::budget)) had no
+    /// room left once every idle instance in the runtime had been dropped:
+    /// for a new instance (under [`WhenFull::FailFast`](crate::WhenFull),
+    /// or when every instance is held by the caller's own call chain), or
+    /// for a memory grow. Nothing of the module is at fault; it serves
+    /// again once other calls end.
+    #[error(
+        "module {module}: the runtime's budget of {limit} {resource} is used up by other \
+         instances (wait for calls to end, or raise the runtime's budget)"
+    )]
+    BudgetExhausted {
+        /// `organisation/name@version`.
+        module: String,
+        /// Which budget.
+        resource: BudgetResource,
+        /// The budget's ceiling.
+        limit: u64,
+    },
     /// The module has no such export (`function-args` and friends are
     /// optional in the world).
     #[error("module {module} does not export `{export}`")]
@@ -265,8 +307,8 @@ impl CallError {
     /// A short, stable name for the kind of failure, for machines (logs,
     /// metrics, the CLI's `{"err": …, "kind": …}` lines): `guest`,
     /// `timeout`, `out_of_memory`, `trap`, `instantiation`, `init_failed`,
-    /// `result_too_large`, `reentrant`, `timeout_not_enforceable`, `codec` or
-    /// `missing_export`.
+    /// `result_too_large`, `reentrant`, `timeout_not_enforceable`,
+    /// `budget_exhausted`, `codec` or `missing_export`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Guest { .. } => "guest",
@@ -278,6 +320,7 @@ impl CallError {
             Self::ResultTooLarge { .. } => "result_too_large",
             Self::Reentrant { .. } => "reentrant",
             Self::TimeoutNotEnforceable { .. } => "timeout_not_enforceable",
+            Self::BudgetExhausted { .. } => "budget_exhausted",
             Self::Codec(_) => "codec",
             Self::MissingExport { .. } => "missing_export",
         }
@@ -287,10 +330,13 @@ impl CallError {
     /// trapped, timed out, ran out of memory, answered with more than the
     /// result-size cap, or never became usable (a caller's timeout that
     /// fired while it was being created or initialised). A timeout that
-    /// fired while the call waited for an instance involved none.
+    /// fired while the call waited for an instance involved none, nor did
+    /// a refusal for want of room under the runtime's instance budget; one
+    /// for want of memory stopped the instance that asked for it.
     pub fn is_instance_fatal(&self) -> bool {
         match self {
-            Self::Timeout { phase, .. } => *phase != CallPhase::Queue,
+            Self::Timeout { phase, .. } => !matches!(phase, CallPhase::Queue | CallPhase::Budget),
+            Self::BudgetExhausted { resource, .. } => *resource == BudgetResource::Memory,
             Self::OutOfMemory { .. }
             | Self::Trap { .. }
             | Self::Instantiation { .. }

@@ -32,6 +32,9 @@ pub(crate) struct Instance {
     /// `CallInfo`: a caller that calls one function again and again pays
     /// for copying its name once.
     last_function: Option<Arc<str>>,
+    /// The instance's room under the runtime's budget, freed when it is
+    /// dropped (after its store, which gives back its memory).
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// The epoch at which the running call is interrupted.
@@ -108,8 +111,14 @@ impl CallLimit {
 }
 
 impl Instance {
-    pub(crate) fn new(store: Store<HostState>, exports: GuestExports, deadline: Deadline) -> Self {
+    pub(crate) fn new(
+        store: Store<HostState>,
+        exports: GuestExports,
+        deadline: Deadline,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Self {
         Self {
+            _slot: slot,
             store,
             exports,
             in_call: false,
@@ -197,7 +206,7 @@ impl Instance {
                 size,
                 limit: max_result,
             }),
-            Ok(Err(error)) => Err(self.classify(error, limit)),
+            Ok(Err(error)) => Err(self.classify(module, error, limit)),
         }
     }
 
@@ -223,7 +232,7 @@ impl Instance {
                 Ok(())
             }
             Ok(Ok(Err(message))) => Err(message),
-            Ok(Err(error)) => Err(self.classify(error, limit).to_string()),
+            Ok(Err(error)) => Err(self.classify(module, error, limit).to_string()),
         }
     }
 
@@ -252,6 +261,7 @@ impl Instance {
 
     fn classify(
         &self,
+        module: &ModuleInner,
         error: surli_engine::wasmtime::Error,
         limit: Option<CallLimit>,
     ) -> CallError {
@@ -259,13 +269,27 @@ impl Instance {
             return limit.timeout(TimeoutWatch::Epoch);
         }
         if let Some(exhausted) = self.store.data().memory_limiter().exhausted() {
-            return CallError::OutOfMemory {
-                detail: exhausted.to_string(),
-            };
+            return memory_error(module, exhausted);
         }
         CallError::Trap {
             message: format!("{error:#}"),
         }
+    }
+}
+
+/// The error of a guest that could not grow its memory: its own limit, or
+/// the runtime's shared budget (counted as a refusal there).
+pub(crate) fn memory_error(module: &ModuleInner, exhausted: surli_host::Exhaustion) -> CallError {
+    if exhausted.what == surli_host::Resource::SharedMemory {
+        module.runtime.budget.refused();
+        return CallError::BudgetExhausted {
+            module: module.id.clone(),
+            resource: crate::BudgetResource::Memory,
+            limit: module.runtime.budget.memory_limit(),
+        };
+    }
+    CallError::OutOfMemory {
+        detail: exhausted.to_string(),
     }
 }
 

@@ -22,6 +22,7 @@
 //! fired ([`TimeoutLimit`]) and how it was noticed ([`TimeoutWatch`]).
 #![deny(missing_docs)]
 
+mod budget;
 mod caller;
 mod chain;
 mod describe;
@@ -32,8 +33,9 @@ mod module;
 mod runtime;
 mod stats;
 
+pub use budget::{BudgetUsage, RuntimeBudget, WhenFull};
 pub use describe::{FunctionSignature, exports_manifest};
-pub use error::{CallError, CallPhase, LoadError, TimeoutLimit, TimeoutWatch};
+pub use error::{BudgetResource, CallError, CallPhase, LoadError, TimeoutLimit, TimeoutWatch};
 pub use lease::Lease;
 pub use module::{Isolation, Module, ModuleOptions};
 pub use runtime::{Runtime, RuntimeOptions};

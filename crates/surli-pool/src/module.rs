@@ -154,8 +154,12 @@ pub(crate) struct ModuleInner {
 
 /// Why an instantiation did not give an instance.
 enum Attempt {
-    /// The engine's pool has no free slot; the overflow engine may.
-    PoolExhausted(surli_engine::wasmtime::Error),
+    /// The engine's pool has no free slot; the overflow engine may. The
+    /// room taken under the runtime's budget comes back for that attempt.
+    PoolExhausted(
+        surli_engine::wasmtime::Error,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
     /// Anything else, final.
     Failed(CallError),
 }
@@ -343,9 +347,9 @@ impl Module {
         inner.signatures = signatures;
         inner.described = described;
         inner.warnings = warnings;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        inner.runtime.budget.register(&inner);
+        Ok(Self { inner })
     }
 
     /// `organisation/name@version`.
@@ -498,7 +502,7 @@ impl Module {
         ctx: Arc<dyn InvocationContext>,
     ) -> Result<Lease, CallError> {
         let permit = self.inner.permit().await?;
-        let instance = self.inner.new_instance().await?;
+        let instance = self.inner.new_instance(None).await?;
         Ok(Lease::new(self.clone(), instance, permit, ctx))
     }
 
@@ -570,35 +574,46 @@ impl ModuleInner {
 
     /// A fresh instance, not yet initialised: from the engine's pool, or,
     /// when the pool has no free slot, allocated on demand on the engine's
-    /// overflow twin.
-    pub(crate) async fn new_instance(&self) -> Result<Instance, CallError> {
-        let error = match self.instantiate(&self.pre, &self.exports).await {
-            Err(Attempt::PoolExhausted(error)) => error,
-            Err(Attempt::Failed(error)) => return Err(error),
-            Ok(instance) => return Ok(instance),
-        };
-        let overflow = self
-            .overflow()
-            .map_err(|message| CallError::Instantiation {
-                module: self.id.clone(),
-                message: format!(
-                    "the engine's instance pool is exhausted ({error:#}) and no instance could be \
-                 allocated on demand instead: {message}"
-                ),
-            })?;
-        tracing::debug!(module = %self.id, "instance pool exhausted; allocating on demand");
-        match self.instantiate(&overflow.pre, &overflow.exports).await {
-            Ok(instance) => {
-                self.counters.instance_overflowed();
-                Ok(instance)
+    /// overflow twin. It first takes room under the runtime's budget; a
+    /// caller's `deadline` bounds that wait and the instantiation.
+    pub(crate) async fn new_instance(
+        &self,
+        deadline: Option<CallerDeadline>,
+    ) -> Result<Instance, CallError> {
+        let slot = self.runtime.budget.slot(&self.id, deadline).await?;
+        let make = async {
+            let (error, slot) = match self.instantiate(&self.pre, &self.exports, slot).await {
+                Err(Attempt::PoolExhausted(error, slot)) => (error, slot),
+                Err(Attempt::Failed(error)) => return Err(error),
+                Ok(instance) => return Ok(instance),
+            };
+            let overflow = self
+                .overflow()
+                .map_err(|message| CallError::Instantiation {
+                    module: self.id.clone(),
+                    message: format!(
+                        "the engine's instance pool is exhausted ({error:#}) and no instance \
+                         could be allocated on demand instead: {message}"
+                    ),
+                })?;
+            tracing::debug!(module = %self.id, "instance pool exhausted; allocating on demand");
+            match self
+                .instantiate(&overflow.pre, &overflow.exports, slot)
+                .await
+            {
+                Ok(instance) => {
+                    self.counters.instance_overflowed();
+                    Ok(instance)
+                }
+                Err(Attempt::Failed(error)) => Err(error),
+                // The overflow engine has no pool; kept for completeness.
+                Err(Attempt::PoolExhausted(error, _)) => Err(CallError::Instantiation {
+                    module: self.id.clone(),
+                    message: format!("{error:#}"),
+                }),
             }
-            Err(Attempt::Failed(error)) => Err(error),
-            // The overflow engine has no pool; kept for completeness.
-            Err(Attempt::PoolExhausted(error)) => Err(CallError::Instantiation {
-                module: self.id.clone(),
-                message: format!("{error:#}"),
-            }),
-        }
+        };
+        within(deadline, CallPhase::Instantiate, make).await
     }
 
     /// The module on the overflow engine, made once.
@@ -632,6 +647,7 @@ impl ModuleInner {
         &self,
         pre: &InstancePre<HostState>,
         exports: &PluginExports,
+        slot: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Instance, Attempt> {
         let failed = |message: String| {
             Attempt::Failed(CallError::Instantiation {
@@ -643,7 +659,8 @@ impl ModuleInner {
             .limits
             .max_memory_bytes
             .map(|l| usize::try_from(l.value).unwrap_or(usize::MAX));
-        let limiter = MemoryLimiter::new(MemoryLimits::with_max_memory(max_memory));
+        let limiter = MemoryLimiter::new(MemoryLimits::with_max_memory(max_memory))
+            .sharing(Arc::clone(self.runtime.budget.memory()));
         let state =
             HostState::new(Arc::clone(&self.env), limiter).map_err(|e| failed(e.to_string()))?;
         let mut store = Store::new(pre.engine(), state);
@@ -665,15 +682,22 @@ impl ModuleInner {
         let instance = match instantiated {
             Ok(instance) => instance,
             Err(e) if surli_engine::is_pool_exhausted(&e) => {
-                return Err(Attempt::PoolExhausted(e));
+                return Err(Attempt::PoolExhausted(e, slot));
             }
-            Err(e) => return Err(failed(format!("{e:#}"))),
+            Err(e) => {
+                return Err(match store.data().memory_limiter().exhausted() {
+                    Some(exhausted) => {
+                        Attempt::Failed(crate::instance::memory_error(self, exhausted))
+                    }
+                    None => failed(format!("{e:#}")),
+                });
+            }
         };
         let exports: GuestExports = exports
             .bind(&mut store, &instance)
             .map_err(|e| failed(e.to_string()))?;
         self.counters.instance_created();
-        Ok(Instance::new(store, exports, deadline))
+        Ok(Instance::new(store, exports, deadline, slot))
     }
 
     /// A new instance with `init` run in it; a caller's `deadline` bounds
@@ -686,7 +710,7 @@ impl ModuleInner {
         if let Some(error) = self.remembered_init_failure() {
             return Err(error);
         }
-        let mut instance = within(deadline, CallPhase::Instantiate, self.new_instance()).await?;
+        let mut instance = self.new_instance(deadline).await?;
         // Until `init` succeeds the instance is on its way out: if it fails,
         // or if this future is dropped while `init` runs (a cancelled call
         // that had to grow the pool), the instance is dropped here and
@@ -769,6 +793,13 @@ impl ModuleInner {
         instance
     }
 
+    /// The idle instance that has sat in the pool longest (the bottom of
+    /// the stack), for the runtime's budget to drop.
+    pub(crate) fn take_oldest_idle(&self) -> Option<Instance> {
+        let mut idle = self.idle.lock();
+        (!idle.is_empty()).then(|| idle.remove(0))
+    }
+
     /// Whether an instance must be retired after its last call instead of
     /// running another, under the module's isolation.
     pub(crate) fn is_spent(&self, instance: &Instance) -> bool {
@@ -785,6 +816,12 @@ impl ModuleInner {
             || !instance.is_initialised()
         {
             self.counters.instance_retired();
+            return;
+        }
+        // Calls are waiting for room under the runtime's budget: this
+        // instance makes it.
+        if self.runtime.budget.has_waiters() {
+            self.counters.instance_reclaimed();
             return;
         }
         // Only an idle-time bound reads the stamp: no clock read otherwise.

@@ -15,6 +15,7 @@ use surli_kv::KvLimits;
 use surli_net::{Resolver, SystemResolver};
 use surli_package::Package;
 
+use crate::budget::{Budget, BudgetUsage, RuntimeBudget};
 use crate::error::LoadError;
 use crate::module::{LoadMode, Module, ModuleOptions};
 
@@ -88,6 +89,10 @@ pub struct RuntimeOptions {
     /// to on-demand allocation when the engine is built, with a warning;
     /// see [`Runtime::allocation`].
     pub allocation: Allocation,
+    /// Ceilings over all modules together: instances alive and linear
+    /// memory held. Default: none (each module bounded only by its own
+    /// limits). See [`RuntimeBudget`].
+    pub budget: RuntimeBudget,
 }
 
 impl RuntimeOptions {
@@ -97,6 +102,14 @@ impl RuntimeOptions {
     /// address space, so the pool reserves about 2 TiB per engine, well
     /// inside the 128 TiB of a 64-bit Linux process.
     pub const DEFAULT_POOLED_INSTANCES: u32 = 256;
+}
+
+impl RuntimeOptions {
+    /// These options with `budget` as the runtime-wide budget.
+    pub fn with_budget(mut self, budget: RuntimeBudget) -> Self {
+        self.budget = budget;
+        self
+    }
 }
 
 impl Default for RuntimeOptions {
@@ -115,6 +128,7 @@ impl Default for RuntimeOptions {
                 Self::DEFAULT_POOLED_INSTANCES,
                 None,
             )),
+            budget: RuntimeBudget::default(),
         }
     }
 }
@@ -131,6 +145,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("cache_dir", &self.cache_dir)
             .field("cache_memory_bytes", &self.cache_memory_bytes)
             .field("allocation", &self.allocation)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
@@ -147,6 +162,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) guarded: EngineSet,
     pub(crate) fast: EngineSet,
     pub(crate) cache: ArtifactCache,
+    pub(crate) budget: Budget,
 }
 
 impl std::fmt::Debug for RuntimeInner {
@@ -205,12 +221,14 @@ impl Runtime {
             None => ArtifactCache::in_memory(),
         }
         .with_memory_limit(options.cache_memory_bytes);
+        let budget = Budget::new(options.budget);
         Ok(Self {
             inner: Arc::new(RuntimeInner {
                 options,
                 guarded,
                 fast,
                 cache,
+                budget,
             }),
         })
     }
@@ -225,6 +243,14 @@ impl Runtime {
     /// files it refused.
     pub fn cache_stats(&self) -> CacheStats {
         self.inner.cache.stats()
+    }
+
+    /// How much of the runtime-wide budget is in use: instances alive and
+    /// linear memory held across all modules (counted even when
+    /// [`RuntimeOptions::budget`] sets no ceiling), and what the budget
+    /// has done so far.
+    pub fn budget_usage(&self) -> BudgetUsage {
+        self.inner.budget.usage()
     }
 
     /// Stops the runtime's artifact cache from holding the compiled code of

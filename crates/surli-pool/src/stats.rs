@@ -38,6 +38,7 @@ struct Shard {
     instances_created: AtomicU64,
     instances_discarded: AtomicU64,
     instances_retired: AtomicU64,
+    instances_reclaimed: AtomicU64,
     instances_overflowed: AtomicU64,
     pool_hits: AtomicU64,
     init_failures: AtomicU64,
@@ -95,8 +96,14 @@ pub struct ModuleStats {
     /// `FreshPerCall`, after `max_uses` calls or `max_idle` in the pool
     /// under `Recycle`. Under `Reuse` only an instance coming back to a
     /// full pool is retired, which the pool's own bookkeeping never lets
-    /// happen.
+    /// happen. Also counts the instances in `instances_reclaimed`.
     pub instances_retired: u64,
+    /// Idle instances (among `instances_retired`) dropped to make room for
+    /// another instance, or another instance's memory, under the runtime's
+    /// [`RuntimeBudget`](crate::RuntimeBudget). An instance returning from
+    /// a call while calls wait for room under the budget is dropped too,
+    /// and counted here.
+    pub instances_reclaimed: u64,
     /// Instances (among `instances_created`) allocated on demand, on the
     /// engine's overflow twin, because the engine's pool had no free slot.
     pub instances_overflowed: u64,
@@ -151,6 +158,7 @@ impl Counters {
             instances_created: sum(|s| &s.instances_created),
             instances_discarded: sum(|s| &s.instances_discarded),
             instances_retired: sum(|s| &s.instances_retired),
+            instances_reclaimed: sum(|s| &s.instances_reclaimed),
             instances_overflowed: sum(|s| &s.instances_overflowed),
             pool_hits: sum(|s| &s.pool_hits),
             init_failures: sum(|s| &s.init_failures),
@@ -204,6 +212,14 @@ impl Counters {
 
     pub(crate) fn instance_retired(&self) {
         bump(&self.mine().instances_retired);
+    }
+
+    /// An idle instance dropped to make room under the runtime's budget;
+    /// it is retired as well.
+    pub(crate) fn instance_reclaimed(&self) {
+        let shard = self.mine();
+        bump(&shard.instances_retired);
+        bump(&shard.instances_reclaimed);
     }
 
     pub(crate) fn instance_overflowed(&self) {

@@ -40,9 +40,9 @@ pub use surli_host::{CallInfo, CallKind, ContextError, InvocationContext, NullCo
 pub use surli_kv::{KvStore, MemoryKvStore};
 pub use surli_package::{Package, PackageError, ReadOptions};
 pub use surli_pool::{
-    ArtifactCache, ArtifactSource, CacheStats, CallError, CallPhase, FunctionSignature, Lease,
-    LoadError, Module, ModuleOptions, ModuleStats, Runtime, RuntimeOptions, TimeoutLimit,
-    TimeoutWatch,
+    ArtifactCache, ArtifactSource, BudgetResource, BudgetUsage, CacheStats, CallError, CallPhase,
+    FunctionSignature, Lease, LoadError, Module, ModuleOptions, ModuleStats, Runtime,
+    RuntimeBudget, RuntimeOptions, TimeoutLimit, TimeoutWatch, WhenFull,
 };
 /// The SurrealDB value types that cross the boundary.
 pub use surrealdb_types::{self as types, Object, SurrealValue, Value};

@@ -113,3 +113,66 @@ fn without_a_memory_cap_memory_grows_freely() {
     assert!(limiter.memory_growing(0, 1 << 32, None).unwrap());
     assert_eq!(limiter.exhausted(), None);
 }
+
+#[test]
+fn a_shared_budget_is_charged_by_every_limiter_and_given_back_on_drop() {
+    let budget = std::sync::Arc::new(surli_host::MemoryBudget::new(10 * PAGE as u64));
+    let sharing = || limiter(100 * PAGE).sharing(std::sync::Arc::clone(&budget));
+    let mut one = sharing();
+    let mut two = sharing();
+    assert!(one.memory_growing(0, 4 * PAGE, None).unwrap());
+    assert!(two.memory_growing(0, 4 * PAGE, None).unwrap());
+    assert_eq!(budget.held(), 8 * PAGE as u64);
+    // Within its own limit, but not within what the two may hold together.
+    assert!(!two.memory_growing(4 * PAGE, 7 * PAGE, None).unwrap());
+    assert_eq!(
+        two.exhausted(),
+        Some(Exhaustion {
+            what: Resource::SharedMemory,
+            requested: 11 * PAGE,
+            limit: 10 * PAGE,
+        })
+    );
+    assert_eq!(budget.held(), 8 * PAGE as u64);
+    // A grow that wasmtime then fails is not left charged.
+    assert!(one.memory_growing(4 * PAGE, 6 * PAGE, None).unwrap());
+    one.memory_grow_failed(wasmtime::format_err!("mmap failed"))
+        .unwrap();
+    assert_eq!(
+        (one.charged(), budget.held()),
+        (4 * PAGE as u64, 8 * PAGE as u64)
+    );
+    drop(one);
+    assert_eq!(budget.held(), 4 * PAGE as u64);
+    assert!(two.memory_growing(4 * PAGE, 7 * PAGE, None).unwrap());
+    drop(two);
+    assert_eq!(budget.held(), 0);
+}
+
+#[test]
+fn a_shared_budget_asks_its_reclaimer_before_it_refuses() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The "idle instance" the reclaimer drops is a limiter holding 6 pages.
+    let asked = Arc::new(AtomicUsize::new(0));
+    let idle = Arc::new(parking_lot::Mutex::new(None::<MemoryLimiter>));
+    let budget = {
+        let (asked, idle) = (Arc::clone(&asked), Arc::clone(&idle));
+        Arc::new(
+            surli_host::MemoryBudget::new(8 * PAGE as u64).with_reclaimer(move || {
+                asked.fetch_add(1, Ordering::SeqCst);
+                idle.lock().take().is_some()
+            }),
+        )
+    };
+    let mut parked = limiter(100 * PAGE).sharing(Arc::clone(&budget));
+    assert!(parked.memory_growing(0, 6 * PAGE, None).unwrap());
+    *idle.lock() = Some(parked);
+    let mut busy = limiter(100 * PAGE).sharing(Arc::clone(&budget));
+    assert!(busy.memory_growing(0, 4 * PAGE, None).unwrap());
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(budget.held(), 4 * PAGE as u64);
+    // Nothing left to reclaim: refused after asking once more.
+    assert!(!busy.memory_growing(4 * PAGE, 9 * PAGE, None).unwrap());
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+}

@@ -8,10 +8,10 @@ use std::sync::{Arc, OnceLock};
 use surli_config::ServerLimits;
 use surli_host::{CallInfo, ContextError, InvocationContext, NullContext};
 use surli_kv::{KvLimits, KvStore, MemoryKvStore};
-use surli_pool::{CallError, Module, ModuleOptions, Runtime};
+use surli_pool::{CallError, Module, ModuleOptions, Runtime, RuntimeBudget, RuntimeOptions};
 use surrealdb_types::{Object, Value};
 
-use crate::support::{int, package, package_with, runtime, runtime_with, text};
+use crate::support::{int, package, package_with, runtime, text};
 
 /// A context whose calls use a KV store of its own.
 #[derive(Debug)]
@@ -282,10 +282,24 @@ impl InvocationContext for CallsBack {
 }
 
 async fn call_itself(pool_size: usize) -> (Module, Result<Value, CallError>) {
-    let runtime: Runtime = runtime_with(ServerLimits {
-        max_pool_size: std::num::NonZeroUsize::new(pool_size).unwrap(),
-        ..ServerLimits::default()
-    });
+    call_itself_under(pool_size, RuntimeBudget::default()).await
+}
+
+async fn call_itself_under(
+    pool_size: usize,
+    budget: RuntimeBudget,
+) -> (Module, Result<Value, CallError>) {
+    let runtime = Runtime::new(
+        RuntimeOptions {
+            server: ServerLimits {
+                max_pool_size: std::num::NonZeroUsize::new(pool_size).unwrap(),
+                ..ServerLimits::default()
+            },
+            ..RuntimeOptions::default()
+        }
+        .with_budget(budget),
+    )
+    .unwrap();
     let module = runtime.load(package("hostcalls")).await.unwrap();
     let ctx = Arc::new(CallsBack {
         module: OnceLock::new(),
@@ -305,6 +319,29 @@ async fn call_itself(pool_size: usize) -> (Module, Result<Value, CallError>) {
     .await
     .expect("a call of a module from inside itself must end");
     (module, outcome)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_from_inside_a_call_that_holds_the_whole_runtime_budget_is_refused() {
+    // The module's pool has room for the nested call, the runtime does not,
+    // and the only instance alive is the outer call's own: waiting for
+    // room would never end.
+    let (module, outcome) =
+        call_itself_under(2, RuntimeBudget::default().with_max_instances(1)).await;
+    match outcome {
+        Err(CallError::Guest { message }) => {
+            assert!(
+                message.contains("the runtime's budget of 1 instances"),
+                "{message}"
+            );
+        }
+        other => panic!("expected the guest to see the refusal, got {other:?}"),
+    }
+    let answer = module
+        .call(Arc::new(NullContext), Some("init_value"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(answer, int(42));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

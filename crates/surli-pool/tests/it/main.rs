@@ -4,6 +4,7 @@
 
 mod support;
 
+mod budget;
 mod cache;
 mod calls;
 mod capabilities;
