@@ -355,6 +355,28 @@ pub(crate) async fn guard<F: Future>(
     if let Poll::Ready(output) = first {
         return Ok(output);
     }
+    if tokio::runtime::Handle::try_current().is_err() {
+        // A blocking load drives the probe on a plain thread, where tokio
+        // has no timer: a thread of its own wakes the call once its time is
+        // up (rare: only a probe that pauses, on a blocking load), and the
+        // wall clock is read each time the call wakes.
+        let since = Instant::now();
+        let mut alarm = None;
+        return std::future::poll_fn(|cx| {
+            if since.elapsed() > wall {
+                return Poll::Ready(Err(limit.timeout(TimeoutWatch::WallClock)));
+            }
+            if alarm.is_none() {
+                let waker = cx.waker().clone();
+                alarm = Some(std::thread::spawn(move || {
+                    std::thread::sleep(wall);
+                    waker.wake();
+                }));
+            }
+            call.as_mut().poll(cx).map(Ok)
+        })
+        .await;
+    }
     tokio::time::timeout(wall, call)
         .await
         .map_err(|_| limit.timeout(TimeoutWatch::WallClock))

@@ -12,7 +12,7 @@ use surli_kv::KeyRange;
 use surli_pool::{CallError, Module, Runtime, RuntimeOptions, TimeoutLimit, TimeoutWatch};
 use surrealdb_types::{Object, Value};
 
-use crate::support::{Recorder, int, package, package_with, runtime_with, text};
+use crate::support::{Recorder, int, package, package_with, runtime, runtime_with, text};
 
 fn null() -> Arc<NullContext> {
     Arc::new(NullContext)
@@ -813,4 +813,55 @@ async fn a_guest_filling_its_store_is_stopped_at_max_kv_bytes() {
     );
     serves_alloc(&module).await;
     settled(&module);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_whose_describing_call_waits_forever_ends_at_the_modules_limit() {
+    // The module's `list-functions` reads its KV store before answering;
+    // this store never answers. Without the guard the load waits forever.
+    let runtime = runtime();
+    let package = package_with("describe-blocks", |config| {
+        config.capabilities.max_execution_time = Some(Duration::from_millis(100));
+    });
+    let options = surli_pool::ModuleOptions {
+        kv: Some(Arc::new(NeverStore)),
+        ..surli_pool::ModuleOptions::default()
+    };
+    let loaded = tokio::time::timeout(Duration::from_secs(30), runtime.load_with(package, options))
+        .await
+        .expect("a load must end when the module's describing call hangs");
+    let error = loaded.expect_err("a module that cannot describe itself in time is refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("describing the module's functions at load")
+            && message.contains("max_execution_time"),
+        "{message}"
+    );
+    // Nothing of the failed load is left alive.
+    assert_eq!(runtime.budget_usage().instances, 0);
+}
+
+#[test]
+fn a_blocking_load_whose_describing_call_waits_forever_ends_too() {
+    // The same on a plain thread, with no tokio runtime and so no timer.
+    let runtime = runtime();
+    let package = package_with("describe-blocks", |config| {
+        config.capabilities.max_execution_time = Some(Duration::from_millis(100));
+    });
+    let options = surli_pool::ModuleOptions {
+        kv: Some(Arc::new(NeverStore)),
+        ..surli_pool::ModuleOptions::default()
+    };
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(runtime.load_blocking(package, options).map(|_| ()));
+    });
+    let loaded = finished
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a blocking load must end when the module's describing call hangs");
+    let message = loaded.expect_err("refused").to_string();
+    assert!(
+        message.contains("describing the module's functions at load"),
+        "{message}"
+    );
 }

@@ -246,6 +246,47 @@ async fn pool_never_checks_out_more_than_its_size_and_idle_instances_hold_no_per
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_asking_for_a_pool_of_zero_runs_with_one_instance() {
+    let module = runtime()
+        .load(package_with("demo", |config| {
+            config.capabilities.max_pool_size = Some(0);
+        }))
+        .await
+        .unwrap();
+    assert_eq!(module.limits().pool_size.value.get(), 1);
+    assert!(
+        module
+            .warnings()
+            .iter()
+            .any(|w| w.contains("max_pool_size = 0 is read as 1")),
+        "{:?}",
+        module.warnings()
+    );
+    // It serves, one call at a time: a second lease waits for the first.
+    let mut held = module.lease(null()).await.unwrap();
+    assert_eq!(
+        held.call(Some("add"), vec![int(2), int(3)]).await.unwrap(),
+        int(5)
+    );
+    let waiting = tokio::time::timeout(Duration::from_millis(100), module.lease(null())).await;
+    assert!(
+        waiting.is_err(),
+        "a second lease was granted on a pool of 1"
+    );
+    drop(held);
+    let answer = module
+        .call(null(), Some("add"), vec![int(1), int(1)])
+        .await
+        .unwrap();
+    assert_eq!(answer, int(2));
+    assert_eq!(
+        module.stats().instances_created,
+        2,
+        "the probe and one pooled instance"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_modules_kv_is_unreachable_from_another() {
     let runtime = runtime();
     // Two different modules whose identities read alike when joined with
