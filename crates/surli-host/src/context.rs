@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use surli_config::PackageMeta;
+use surli_config::{FunctionTargets, PackageMeta};
 use surli_kv::KvStore;
 use surrealdb_types::{Object, Value};
 
@@ -148,6 +148,7 @@ pub struct CallInfo {
     module: Arc<PackageMeta>,
     function: Option<Arc<str>>,
     kind: CallKind,
+    allowed_functions: Option<Arc<FunctionTargets>>,
 }
 
 impl CallInfo {
@@ -165,7 +166,25 @@ impl CallInfo {
             module,
             function,
             kind,
+            allowed_functions: None,
         }
+    }
+
+    /// This call info, saying that the module may call `functions` (its
+    /// `allow_functions`) and no others.
+    pub fn with_allowed_functions(mut self, functions: Arc<FunctionTargets>) -> Self {
+        self.allowed_functions = Some(functions);
+        self
+    }
+
+    /// The functions the module may call, when the host said: surli's host
+    /// says so on the info it hands to [`InvocationContext::sql`] and
+    /// [`InvocationContext::run`], so a context that runs queries can hold
+    /// the module's queries to its grant (as SurrealDB's own host narrows
+    /// a module's capabilities). `None`: not said, for example on the info
+    /// of output lines.
+    pub fn allowed_functions(&self) -> Option<&FunctionTargets> {
+        self.allowed_functions.as_deref()
     }
 
     /// An `invoke` of `function` (`None`: the default export).

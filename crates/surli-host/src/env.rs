@@ -38,6 +38,9 @@ use surli_net::NetAllowList;
 pub struct ModuleEnv {
     module: Arc<PackageMeta>,
     capabilities: Capabilities,
+    /// `capabilities.allow_functions`, shared with the call info of every
+    /// `sql` and `run` so contexts can hold queries to it.
+    allowed_functions: Arc<surli_config::FunctionTargets>,
     kv: Arc<dyn KvStore>,
     net: Arc<NetAllowList>,
     fs_root: Option<PathBuf>,
@@ -58,6 +61,7 @@ impl ModuleEnv {
     pub fn new(module: PackageMeta, capabilities: Capabilities, kv: Arc<dyn KvStore>) -> Self {
         Self {
             module: Arc::new(module),
+            allowed_functions: Arc::new(capabilities.allow_functions.clone()),
             capabilities,
             kv,
             net: Arc::new(NetAllowList::deny_all()),
@@ -112,6 +116,11 @@ impl ModuleEnv {
     /// The module's capabilities.
     pub fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+
+    /// The module's `allow_functions`, shared.
+    pub fn allowed_functions(&self) -> &Arc<surli_config::FunctionTargets> {
+        &self.allowed_functions
     }
 
     /// The module's key-value store.

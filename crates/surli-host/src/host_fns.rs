@@ -12,7 +12,7 @@ use surrealdb_types::{Object, Value};
 use crate::bindings::surrealism::plugin::host::Host;
 use crate::codec;
 use crate::context::ModuleLabel;
-use crate::{HostError, HostState};
+use crate::{CallInfo, HostError, HostState};
 
 type GuestResult<T> = Result<T, String>;
 
@@ -58,6 +58,14 @@ impl HostState {
             .unwrap_or_else(|| Arc::clone(self.env().kv()))
     }
 
+    /// The call's info as `sql` and `run` hand it to the context: with the
+    /// functions the module may call, so a context that runs queries can
+    /// hold the module's queries to them.
+    fn granted(&self, info: &CallInfo) -> CallInfo {
+        info.clone()
+            .with_allowed_functions(Arc::clone(self.env().allowed_functions()))
+    }
+
     fn check_sql_allowed(&self) -> GuestResult<()> {
         if self.env().capabilities().allow_arbitrary_queries {
             Ok(())
@@ -100,9 +108,10 @@ impl Host for HostState {
                 .collect()
         };
         let call = self.active_call();
+        let info = self.granted(&call.info);
         let value = call
             .ctx
-            .sql(&call.info, &query, vars)
+            .sql(&info, &query, vars)
             .await
             .map_err(|error| error.to_string())?;
         self.answer("sql", &value)
@@ -117,9 +126,10 @@ impl Host for HostState {
         self.check_run_allowed(&fnc)?;
         let args = codec::decode_args(&args).map_err(codec_error)?;
         let call = self.active_call();
+        let info = self.granted(&call.info);
         let value = call
             .ctx
-            .run(&call.info, &fnc, version.as_deref(), args)
+            .run(&info, &fnc, version.as_deref(), args)
             .await
             .map_err(|error| error.to_string())?;
         self.answer("run", &value)

@@ -45,6 +45,15 @@ use crate::response::last_value;
 /// - The runtime checks the module's capabilities before any of this
 ///   (`allow_arbitrary_queries`, `allow_functions`); a refused call never
 ///   reaches the database.
+/// - A module's query may call only the functions its `allow_functions`
+///   grants, as under SurrealDB's own host: the query is parsed and every
+///   function it names, and every function the custom functions it calls
+///   name in turn, is checked before anything runs; a query that could call
+///   another is refused whole ("Function 'count' is not allowed to be
+///   executed"). Method syntax (`$x.len()`) is refused unless the grant is
+///   `"*"`, since its function depends on a type known only at run time.
+///   Functions set off by the database owner's table events and field
+///   expressions are not checked.
 /// - Database errors reach the guest as their message, never as a panic.
 #[derive(Debug, Clone)]
 pub struct SurrealContext<C: Connection> {
@@ -65,6 +74,17 @@ impl<C: Connection> SurrealContext<C> {
 
     /// Runs `query` with `vars` on a session of its own and returns its
     /// last statement's value.
+    /// Refuses `query` when it could call a function the module's
+    /// `allow_functions` does not grant (when the call says what they are).
+    async fn within_grant(&self, call: &CallInfo, query: &str) -> Result<(), ContextError> {
+        match call.allowed_functions() {
+            Some(allowed) => crate::scope::check(&self.session, query, allowed)
+                .await
+                .map_err(ContextError::from),
+            None => Ok(()),
+        }
+    }
+
     async fn answer(&self, query: &str, vars: Object) -> Result<Value, ContextError> {
         let session = self.session.clone();
         let response = session
@@ -78,23 +98,20 @@ impl<C: Connection> SurrealContext<C> {
 
 #[async_trait]
 impl<C: Connection> InvocationContext for SurrealContext<C> {
-    async fn sql(
-        &self,
-        _call: &CallInfo,
-        query: &str,
-        vars: Object,
-    ) -> Result<Value, ContextError> {
+    async fn sql(&self, call: &CallInfo, query: &str, vars: Object) -> Result<Value, ContextError> {
+        self.within_grant(call, query).await?;
         self.answer(query, vars).await
     }
 
     async fn run(
         &self,
-        _call: &CallInfo,
+        call: &CallInfo,
         function: &str,
         version: Option<&str>,
         args: Vec<Value>,
     ) -> Result<Value, ContextError> {
         let (query, vars) = function_call(function, version, args)?;
+        self.within_grant(call, &query).await?;
         self.answer(&query, vars).await
     }
 }

@@ -26,6 +26,7 @@ mod context;
 mod error;
 mod kv;
 mod response;
+mod scope;
 
 pub use connect::connect;
 pub use context::SurrealContext;

@@ -49,9 +49,96 @@ async fn the_library_creates_records_and_reads_them_back_with_variables() {
     );
     let on_d = call(&library, &ctx, "shelf", vec![s("D")]).await.unwrap();
     assert_eq!(on_d, expected(&[("D", "Dracula"), ("D", "Dune")]));
+    // `count` is not among the functions the module was granted
+    // (`string::*`, `fn::blurb`): SurrealDB's own host refuses its query,
+    // and so does surli, with SurrealDB's words.
     assert_eq!(
-        call(&library, &ctx, "count", vec![]).await.unwrap(),
-        3i64.into_value()
+        call(&library, &ctx, "count", vec![]).await,
+        Err("host sql: Function 'count' is not allowed to be executed".to_owned())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modules_query_may_call_only_the_functions_it_was_granted() {
+    let db = memory_db().await;
+    exec(
+        &db,
+        "CREATE kept:one; DEFINE TABLE made SCHEMALESS; \
+         DEFINE FUNCTION fn::allowed($x: int) { RETURN $x * 2 }; \
+         DEFINE FUNCTION fn::sneaky($x: string) { RETURN crypto::md5($x) };",
+    )
+    .await;
+    let runtime = runtime();
+    // Granted `string::*` and `fn::allowed`.
+    let hostcalls = load(&runtime, package("hostcalls")).await;
+    let ctx = context(&db);
+    let sql = |query: &str| call(&hostcalls, &ctx, "sql", vec![s(query)]);
+
+    assert_eq!(sql("RETURN string::uppercase('a')").await.unwrap(), s("A"));
+    assert_eq!(
+        sql("RETURN fn::allowed(21)").await.unwrap(),
+        42i64.into_value()
+    );
+
+    // An ungranted function anywhere in the query refuses all of it: the
+    // CREATE before it never runs.
+    let refused = sql("CREATE made:one; RETURN crypto::md5('x')").await;
+    assert_eq!(
+        refused,
+        Err("host sql: Function 'crypto::md5' is not allowed to be executed".to_owned())
+    );
+    // Reaching a network target is a function too (and HTTP functions are
+    // compiled out of this SurrealDB besides).
+    let refused = sql("CREATE made:two; RETURN http::get('http://127.0.0.1:9/')").await;
+    assert_eq!(
+        refused,
+        Err("host sql: Function 'http::get' is not allowed to be executed".to_owned())
+    );
+    // A custom function the module was not granted, and one it was granted
+    // whose body calls what the module may not.
+    let refused = sql("RETURN fn::sneaky('x')").await;
+    assert_eq!(
+        refused,
+        Err("host sql: Function 'fn::sneaky' is not allowed to be executed".to_owned())
+    );
+    exec(
+        &db,
+        "DEFINE FUNCTION OVERWRITE fn::allowed($x: int) { RETURN [$x, fn::sneaky('x')] };",
+    )
+    .await;
+    let refused = sql("CREATE made:three; RETURN fn::allowed(1)").await;
+    assert_eq!(
+        refused,
+        Err("host sql: Function 'fn::sneaky' is not allowed to be executed".to_owned())
+    );
+    // Method syntax runs a function chosen by a type known only at run time.
+    let refused = sql("RETURN 'abc'.len()").await.unwrap_err();
+    assert!(refused.contains("method syntax (`.len()`)"), "{refused}");
+    // `run` reaches a custom function's body just the same.
+    let run = call(
+        &hostcalls,
+        &ctx,
+        "run",
+        vec![
+            s("fn::allowed"),
+            Value::None,
+            vec![1i64.into_value()].into_value(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        run,
+        Err("host run: Function 'fn::sneaky' is not allowed to be executed".to_owned())
+    );
+
+    // Nothing any refused query began was made; what was there still is.
+    assert_eq!(
+        value(
+            &db,
+            "RETURN [count(SELECT * FROM made), count(SELECT * FROM kept)]"
+        )
+        .await,
+        vec![0i64.into_value(), 1i64.into_value()].into_value()
     );
 }
 
@@ -181,7 +268,19 @@ async fn a_module_reads_only_what_its_caller_may_read() {
             vec![21i64.into_value()].into_value(),
         ]
     };
-    let denied = call(&hostcalls, &as_alice, "run", run_allowed()).await;
+    // Held to its grant, the module cannot call a custom function for a
+    // caller who may not read the function's body: what the body calls
+    // cannot be checked against the grant.
+    let unchecked = call(&hostcalls, &as_alice, "run", run_allowed())
+        .await
+        .unwrap_err();
+    assert!(
+        unchecked.contains("definitions of the database's custom functions could not be read"),
+        "{unchecked}"
+    );
+    // Granted every function, it meets the caller's own rights.
+    let everything = load(&runtime, granted_everything()).await;
+    let denied = call(&everything, &as_alice, "run", run_allowed()).await;
     match &denied {
         Err(message)
             if message.contains("You don't have permission to run the fn::allowed function") => {}
@@ -371,7 +470,7 @@ async fn database_errors_come_back_as_the_guests_error_and_it_serves_on() {
 async fn every_query_gets_a_session_of_its_own() {
     let db = memory_db().await;
     let runtime = runtime();
-    let hostcalls = load(&runtime, package("hostcalls")).await;
+    let hostcalls = load(&runtime, granted_everything()).await;
     let ctx: Arc<dyn InvocationContext> = Arc::new(SurrealContext::new(db.clone()));
 
     let moved = call(
@@ -391,4 +490,12 @@ async fn every_query_gets_a_session_of_its_own() {
         s(NS)
     );
     assert_eq!(value(&db, "RETURN session::ns()").await, s(NS));
+}
+
+/// The hostcalls fixture granted every function (`allow_functions = ["*"]`),
+/// for tests about what the database does rather than about the grant.
+fn granted_everything() -> surli::Package {
+    package_with("hostcalls", |config| {
+        config.capabilities.allow_functions = surli::config::FunctionTargets::All;
+    })
 }
