@@ -336,7 +336,7 @@ fn introspect(config: &ModuleConfig, wasm: &[u8]) -> Result<ExportsManifest> {
         .context("cannot start an async runtime")?;
     let runtime = surli::Runtime::new(surli::RuntimeOptions::default())?;
     let functions = executor.block_on(runtime.describe_component(config, wasm))?;
-    Ok(surli::pool::exports_manifest(&functions))
+    Ok(surli::exports_manifest(&functions))
 }
 
 fn summary(package: &Path, wasm_bytes: usize) -> Result<String> {

@@ -577,16 +577,15 @@ fn mib(kib: u64) -> String {
 }
 
 async fn storm(packages: [Package; 3], length: Duration) -> Result<()> {
-    let runtime = Runtime::new(RuntimeOptions {
-        server: ServerLimits {
-            max_pool_size: NonZeroUsize::new(POOL_SIZE).unwrap_or(NonZeroUsize::MIN),
-            max_memory_bytes: Some(MEMORY_LIMIT),
-            max_execution_time: Some(Duration::from_secs(2)),
-            max_kv_bytes: Some(KV_LIMIT),
-            ..ServerLimits::default()
-        },
-        ..RuntimeOptions::default()
-    })?;
+    let runtime = Runtime::new(
+        RuntimeOptions::default().with_server(
+            ServerLimits::default()
+                .with_max_pool_size(NonZeroUsize::new(POOL_SIZE).unwrap_or(NonZeroUsize::MIN))
+                .with_max_memory_bytes(Some(MEMORY_LIMIT))
+                .with_max_execution_time(Some(Duration::from_secs(2)))
+                .with_max_kv_bytes(Some(KV_LIMIT)),
+        ),
+    )?;
     let [demo, hostile, hostcalls] = packages;
     let modules = Arc::new(Modules {
         demo: runtime.load(demo).await.context("cannot load demo")?,

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use surli::pool::{Isolation, ModuleOptions};
+use surli::{Isolation, ModuleOptions};
 use surli::{NullContext, Package, ReadOptions, Runtime, RuntimeOptions, SurrealValue, Value};
 use surli_benches::{Floor, encode, fixture};
 
@@ -86,11 +86,7 @@ fn load(c: &mut Criterion) {
 
     let cache = tempfile::tempdir().unwrap();
     let caching = || {
-        Runtime::new(RuntimeOptions {
-            cache_dir: Some(cache.path().to_path_buf()),
-            ..RuntimeOptions::default()
-        })
-        .unwrap()
+        Runtime::new(RuntimeOptions::default().with_cache_dir(cache.path().to_path_buf())).unwrap()
     };
     rt.block_on(caching().load(demo.package())).unwrap();
     group.sample_size(50);
@@ -147,10 +143,7 @@ fn calls(c: &mut Criterion) {
     let fresh = rt
         .block_on(runtime.load_with(
             demo.package(),
-            ModuleOptions {
-                isolation: Isolation::FreshPerCall,
-                ..ModuleOptions::default()
-            },
+            ModuleOptions::default().with_isolation(Isolation::FreshPerCall),
         ))
         .unwrap();
 
@@ -187,7 +180,7 @@ fn calls(c: &mut Criterion) {
             b.iter(|| {
                 let bytes = encode(&args).unwrap();
                 let answer = rt.block_on(floor.call(Some(name), &bytes)).unwrap();
-                surli::host::codec::decode_value(&answer).unwrap()
+                surli::codec::decode_value(&answer).unwrap()
             });
         });
         group.finish();

@@ -182,11 +182,11 @@ fn backend(error: impl std::fmt::Display) -> KvError {
 }
 
 fn decode(bytes: &[u8]) -> Result<Value, KvError> {
-    surli::host::codec::decode_value(bytes).map_err(backend)
+    surli::codec::decode_value(bytes).map_err(backend)
 }
 
 fn encode(value: &Value) -> Result<KvValue, KvError> {
-    surli::host::codec::encode_value(value)
+    surli::codec::encode_value(value)
         .map(KvValue::from)
         .map_err(backend)
 }

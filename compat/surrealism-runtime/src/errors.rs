@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use surli::engine::wasmtime;
+use surli_engine::wasmtime;
 use surli::{CallError, LoadError};
 use surrealism_types::err::SurrealismError;
 

@@ -7,7 +7,7 @@
 //! surli's guarded decoders (a hostile blob is an error, never a panic).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use surli::host::codec;
+use surli::codec;
 use surrealdb_types::Kind;
 use surrealism_types::err::{PrefixErr, SurrealismResult};
 
@@ -162,7 +162,7 @@ mod hex_kind {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
         let text = String::deserialize(d)?;
         let bytes = hex::decode(text).map_err(serde::de::Error::custom)?;
-        surli::host::codec::decode_kind(&bytes).map_err(serde::de::Error::custom)
+        surli::codec::decode_kind(&bytes).map_err(serde::de::Error::custom)
     }
 }
 
@@ -183,6 +183,6 @@ mod hex_arguments {
     ) -> Result<Vec<(String, Kind)>, D::Error> {
         let text = String::deserialize(d)?;
         let bytes = hex::decode(text).map_err(serde::de::Error::custom)?;
-        surli::host::codec::decode_arguments(&bytes).map_err(serde::de::Error::custom)
+        surli::codec::decode_arguments(&bytes).map_err(serde::de::Error::custom)
     }
 }

@@ -90,13 +90,7 @@ impl BTreeMapStore {
     ) -> Self {
         let widen = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         Self {
-            inner: Arc::new(MemoryKvStore::new(KvLimits {
-                max_entries: max_entries.map(widen),
-                max_value_bytes: max_value_bytes.map(widen),
-                max_bytes,
-                max_key_bytes: MAX_KV_KEY_BYTES,
-                ..KvLimits::default()
-            })),
+            inner: Arc::new(MemoryKvStore::new(KvLimits::default().with_max_entries(max_entries.map(widen)).with_max_value_bytes(max_value_bytes.map(widen)).with_max_bytes(max_bytes).with_max_key_bytes(MAX_KV_KEY_BYTES))),
         }
     }
 
@@ -114,11 +108,11 @@ impl Default for BTreeMapStore {
 }
 
 fn encode(value: &Value) -> Result<KvValue> {
-    Ok(KvValue::from(surli::host::codec::encode_value(value)?))
+    Ok(KvValue::from(surli::codec::encode_value(value)?))
 }
 
 fn decode(bytes: &[u8]) -> Result<Value> {
-    Ok(surli::host::codec::decode_value(bytes)?)
+    Ok(surli::codec::decode_value(bytes)?)
 }
 
 fn range(start: Bound<String>, end: Bound<String>) -> KeyRange {

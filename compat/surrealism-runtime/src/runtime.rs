@@ -136,15 +136,8 @@ fn shared() -> SurrealismResult<&'static surli::Runtime> {
     // Each module carries its own merged limits (see `Limits`), so the
     // runtime itself sets no ceiling but one: it does not consent to
     // `strict_timeout = false`, which 0.6.5 granted to any module.
-    let server = ServerLimits {
-        max_pool_size: NonZeroUsize::MAX,
-        allow_relaxed_timeout: false,
-        ..ServerLimits::unlimited()
-    };
-    let runtime = surli::Runtime::new(RuntimeOptions {
-        server,
-        ..RuntimeOptions::default()
-    })
+    let server = ServerLimits::unlimited().with_max_pool_size(NonZeroUsize::MAX).with_allow_relaxed_timeout(false);
+    let runtime = surli::Runtime::new(RuntimeOptions::default().with_server(server))
     .map_err(from_load)?;
     // Two threads may both build one; the second is dropped unused.
     Ok(SHARED.get_or_init(|| runtime))
@@ -211,10 +204,7 @@ impl Runtime {
         let mut package = package;
         limits.apply(&mut package.config.capabilities);
         let surli_package = package.into_surli()?;
-        let options = ModuleOptions {
-            kv: Some(kv_store.shared()),
-            ..ModuleOptions::default()
-        };
+        let options = ModuleOptions::default().with_kv(kv_store.shared());
         let module = shared()?
             .load_blocking(surli_package, options)
             .map_err(from_load)?;

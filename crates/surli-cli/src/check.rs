@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use surli::{LoadError, Runtime, RuntimeOptions};
+use surli::{LoadError, Runtime};
 
 use crate::limits_args::LimitsArgs;
 use crate::session::CacheArgs;
@@ -54,10 +54,10 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<()> {
         return report.finish();
     }
 
-    let options = RuntimeOptions {
-        strict_exports: args.strict,
-        ..args.cache.runtime_options(&args.limits)
-    };
+    let options = args
+        .cache
+        .runtime_options(&args.limits)
+        .with_strict_exports(args.strict);
     let loaded = crate::block_on(async move {
         let runtime = Runtime::new(options)?;
         // Only the warnings leave the async runtime: the module is dropped

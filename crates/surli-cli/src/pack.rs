@@ -114,7 +114,7 @@ fn describe(config: &ModuleConfig, wasm: &[u8]) -> anyhow::Result<ExportsManifes
         runtime.describe_component(config, wasm).await
     })?
     .map_err(flat)?;
-    Ok(surli::pool::exports_manifest(&functions))
+    Ok(surli::exports_manifest(&functions))
 }
 
 /// The file's bytes, or `None` when there is no such file.

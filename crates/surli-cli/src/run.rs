@@ -228,7 +228,7 @@ async fn command(session: &Session, line: &str, json: bool) -> anyhow::Result<St
                 .await
                 .map_err(crate::flat)?;
             for (key, bytes) in dump.entries() {
-                let shown = surli::host::codec::decode_value(bytes).map_or_else(
+                let shown = surli::codec::decode_value(bytes).map_or_else(
                     |error| format!("<{error}>"),
                     |value| surli_values::to_surrealql(&value),
                 );

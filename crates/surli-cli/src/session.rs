@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use surli::host::codec;
+use surli::codec;
 use surli::kv::KvDump;
 use surli::{
     ArtifactCache, CallInfo, ContextError, FunctionSignature, InvocationContext, KvStore, Module,
@@ -114,11 +114,9 @@ impl CacheArgs {
 
     /// Runtime options with these cache settings and `limits`.
     pub(crate) fn runtime_options(&self, limits: &LimitsArgs) -> RuntimeOptions {
-        RuntimeOptions {
-            server: limits.server_limits(),
-            cache_dir: self.dir(),
-            ..RuntimeOptions::default()
-        }
+        let mut options = RuntimeOptions::default().with_server(limits.server_limits());
+        options.cache_dir = self.dir();
+        options
     }
 }
 
@@ -144,10 +142,8 @@ impl Session {
             let store = SurrealKvStore::for_module(db, &package.config().meta, limits);
             Arc::new(store) as Arc<dyn KvStore>
         });
-        let options = ModuleOptions {
-            kv,
-            ..ModuleOptions::default()
-        };
+        let mut options = ModuleOptions::default();
+        options.kv = kv;
         let module = runtime
             .load_with(package, options)
             .await

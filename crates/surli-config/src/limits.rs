@@ -17,6 +17,7 @@ use crate::model::Capabilities;
 /// module's value (if any) holds; think twice before leaving one at `None`
 /// for modules you did not write.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerLimits {
     /// The most instances of one module alive at once, and so the most calls
     /// of that module running in parallel. Each instance costs its linear
@@ -44,6 +45,57 @@ pub struct ServerLimits {
     /// The original runtime grants this to any module that asks; here the
     /// server must consent. Default false.
     pub allow_relaxed_timeout: bool,
+}
+
+impl ServerLimits {
+    /// These limits with `max_pool_size` set to `max_pool_size`.
+    #[must_use]
+    pub fn with_max_pool_size(mut self, max_pool_size: NonZeroUsize) -> Self {
+        self.max_pool_size = max_pool_size;
+        self
+    }
+
+    /// These limits with `max_memory_bytes` set to `max_memory_bytes`.
+    #[must_use]
+    pub fn with_max_memory_bytes(mut self, max_memory_bytes: Option<u64>) -> Self {
+        self.max_memory_bytes = max_memory_bytes;
+        self
+    }
+
+    /// These limits with `max_execution_time` set to `max_execution_time`.
+    #[must_use]
+    pub fn with_max_execution_time(mut self, max_execution_time: Option<Duration>) -> Self {
+        self.max_execution_time = max_execution_time;
+        self
+    }
+
+    /// These limits with `max_kv_entries` set to `max_kv_entries`.
+    #[must_use]
+    pub fn with_max_kv_entries(mut self, max_kv_entries: Option<u64>) -> Self {
+        self.max_kv_entries = max_kv_entries;
+        self
+    }
+
+    /// These limits with `max_kv_value_bytes` set to `max_kv_value_bytes`.
+    #[must_use]
+    pub fn with_max_kv_value_bytes(mut self, max_kv_value_bytes: Option<u64>) -> Self {
+        self.max_kv_value_bytes = max_kv_value_bytes;
+        self
+    }
+
+    /// These limits with `max_kv_bytes` set to `max_kv_bytes`.
+    #[must_use]
+    pub fn with_max_kv_bytes(mut self, max_kv_bytes: Option<u64>) -> Self {
+        self.max_kv_bytes = max_kv_bytes;
+        self
+    }
+
+    /// These limits with `allow_relaxed_timeout` set to `allow_relaxed_timeout`.
+    #[must_use]
+    pub fn with_allow_relaxed_timeout(mut self, allow_relaxed_timeout: bool) -> Self {
+        self.allow_relaxed_timeout = allow_relaxed_timeout;
+        self
+    }
 }
 
 /// The default pool size, chosen for small machines: a few calls in

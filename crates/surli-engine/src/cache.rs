@@ -130,6 +130,7 @@ impl std::fmt::Debug for Cached {
 
 /// What a cache has done so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CacheStats {
     /// Loads answered from memory.
     pub memory_hits: u64,

@@ -78,6 +78,7 @@ pub enum Allocation {
 /// The sizes of a pooling allocator. Every `total_*` counts what may be
 /// alive at once, on one engine, across every store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolingLimits {
     /// Component instances (one per store here: a plugin instance).
     pub total_component_instances: u32,
@@ -101,6 +102,57 @@ pub struct PoolingLimits {
     /// address space. Set it to the store's own table limit, so that the
     /// limit, not the size of a slot, decides when a `table.grow` fails.
     pub max_table_elements: Option<usize>,
+}
+
+impl PoolingLimits {
+    /// These limits with `total_component_instances` set to `total_component_instances`.
+    #[must_use]
+    pub fn with_total_component_instances(mut self, total_component_instances: u32) -> Self {
+        self.total_component_instances = total_component_instances;
+        self
+    }
+
+    /// These limits with `total_core_instances` set to `total_core_instances`.
+    #[must_use]
+    pub fn with_total_core_instances(mut self, total_core_instances: u32) -> Self {
+        self.total_core_instances = total_core_instances;
+        self
+    }
+
+    /// These limits with `total_memories` set to `total_memories`.
+    #[must_use]
+    pub fn with_total_memories(mut self, total_memories: u32) -> Self {
+        self.total_memories = total_memories;
+        self
+    }
+
+    /// These limits with `total_tables` set to `total_tables`.
+    #[must_use]
+    pub fn with_total_tables(mut self, total_tables: u32) -> Self {
+        self.total_tables = total_tables;
+        self
+    }
+
+    /// These limits with `total_stacks` set to `total_stacks`.
+    #[must_use]
+    pub fn with_total_stacks(mut self, total_stacks: u32) -> Self {
+        self.total_stacks = total_stacks;
+        self
+    }
+
+    /// These limits with `max_memory_size` set to `max_memory_size`.
+    #[must_use]
+    pub fn with_max_memory_size(mut self, max_memory_size: Option<usize>) -> Self {
+        self.max_memory_size = max_memory_size;
+        self
+    }
+
+    /// These limits with `max_table_elements` set to `max_table_elements`.
+    #[must_use]
+    pub fn with_max_table_elements(mut self, max_table_elements: Option<usize>) -> Self {
+        self.max_table_elements = max_table_elements;
+        self
+    }
 }
 
 impl PoolingLimits {

@@ -162,6 +162,7 @@ impl ModuleEnv {
 /// dropped bytes are counted (see [`CallOutput`](crate::CallOutput)). A
 /// guest looping on `println!` cannot flood the embedder's logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StdioLimits {
     /// The most bytes of one line delivered at once, and so the most the
     /// host buffers per stream. Values below 4 (one UTF-8 character) count
@@ -179,6 +180,29 @@ pub struct StdioLimits {
     ///
     /// Default: [`StdioLimits::DEFAULT_MAX_CALL_LINES`] (10,000).
     pub max_call_lines: u64,
+}
+
+impl StdioLimits {
+    /// These limits with `max_line_bytes` set to `max_line_bytes`.
+    #[must_use]
+    pub fn with_max_line_bytes(mut self, max_line_bytes: usize) -> Self {
+        self.max_line_bytes = max_line_bytes;
+        self
+    }
+
+    /// These limits with `max_call_bytes` set to `max_call_bytes`.
+    #[must_use]
+    pub fn with_max_call_bytes(mut self, max_call_bytes: u64) -> Self {
+        self.max_call_bytes = max_call_bytes;
+        self
+    }
+
+    /// These limits with `max_call_lines` set to `max_call_lines`.
+    #[must_use]
+    pub fn with_max_call_lines(mut self, max_call_lines: u64) -> Self {
+        self.max_call_lines = max_call_lines;
+        self
+    }
 }
 
 impl StdioLimits {

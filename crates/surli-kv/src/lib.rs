@@ -68,10 +68,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), KvError> {
-//! let limits = KvLimits {
-//!     max_entries: Some(1000),
-//!     ..KvLimits::default()
-//! };
+//! let limits = KvLimits::default().with_max_entries(Some(1000));
 //! let store: Arc<dyn KvStore> = Arc::new(MemoryKvStore::new(limits));
 //!
 //! // The host stores whatever bytes the guest encoded.

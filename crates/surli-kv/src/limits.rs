@@ -23,14 +23,13 @@ const DEFAULT_MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
 /// ```
 /// use surli_kv::KvLimits;
 ///
-/// let limits = KvLimits {
-///     max_entries: Some(10_000),
-///     max_value_bytes: Some(64 * 1024),
-///     ..KvLimits::default()
-/// };
+/// let limits = KvLimits::default()
+///     .with_max_entries(Some(10_000))
+///     .with_max_value_bytes(Some(64 * 1024));
 /// assert_eq!(limits.max_key_bytes, surli_kv::MAX_KV_KEY_BYTES);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KvLimits {
     /// The most entries (distinct keys) the store may hold.
     ///
@@ -112,6 +111,43 @@ pub struct KvLimits {
     ///
     /// Default: `Some(64 MiB)`.
     pub max_read_bytes: Option<u64>,
+}
+
+impl KvLimits {
+    /// These limits with `max_entries` set to `max_entries`.
+    #[must_use]
+    pub fn with_max_entries(mut self, max_entries: Option<u64>) -> Self {
+        self.max_entries = max_entries;
+        self
+    }
+
+    /// These limits with `max_value_bytes` set to `max_value_bytes`.
+    #[must_use]
+    pub fn with_max_value_bytes(mut self, max_value_bytes: Option<u64>) -> Self {
+        self.max_value_bytes = max_value_bytes;
+        self
+    }
+
+    /// These limits with `max_bytes` set to `max_bytes`.
+    #[must_use]
+    pub fn with_max_bytes(mut self, max_bytes: Option<u64>) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// These limits with `max_key_bytes` set to `max_key_bytes`.
+    #[must_use]
+    pub fn with_max_key_bytes(mut self, max_key_bytes: usize) -> Self {
+        self.max_key_bytes = max_key_bytes;
+        self
+    }
+
+    /// These limits with `max_read_bytes` set to `max_read_bytes`.
+    #[must_use]
+    pub fn with_max_read_bytes(mut self, max_read_bytes: Option<u64>) -> Self {
+        self.max_read_bytes = max_read_bytes;
+        self
+    }
 }
 
 impl Default for KvLimits {

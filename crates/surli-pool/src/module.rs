@@ -78,6 +78,7 @@ impl Isolation {
 
 /// Per-module choices an embedder makes at load.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct ModuleOptions {
     /// The module's KV store. `None`: a fresh in-memory store with the
     /// module's effective KV limits. Pass a durable store to keep data
@@ -95,6 +96,29 @@ pub struct ModuleOptions {
     /// How the module's instances are shared between calls; default
     /// [`Isolation::Reuse`].
     pub isolation: Isolation,
+}
+
+impl ModuleOptions {
+    /// These options with `kv` as the module's KV store.
+    #[must_use]
+    pub fn with_kv(mut self, kv: Arc<dyn KvStore>) -> Self {
+        self.kv = Some(kv);
+        self
+    }
+
+    /// These options with `init` running under `context`.
+    #[must_use]
+    pub fn with_init_context(mut self, context: Arc<dyn InvocationContext>) -> Self {
+        self.init_context = Some(context);
+        self
+    }
+
+    /// These options with how the module's instances are shared between calls set to `isolation`.
+    #[must_use]
+    pub fn with_isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
 }
 
 impl std::fmt::Debug for ModuleOptions {
@@ -899,10 +923,8 @@ impl surli_net::Resolver for OnThisThread<'_> {
 
 /// The KV limits of a module with effective limits `limits`.
 pub(crate) fn kv_limits(limits: &surli_config::EffectiveLimits) -> KvLimits {
-    KvLimits {
-        max_entries: limits.max_kv_entries.map(|l| l.value),
-        max_value_bytes: limits.max_kv_value_bytes.map(|l| l.value),
-        max_bytes: limits.max_kv_bytes.map(|l| l.value),
-        ..KvLimits::default()
-    }
+    KvLimits::default()
+        .with_max_entries(limits.max_kv_entries.map(|l| l.value))
+        .with_max_value_bytes(limits.max_kv_value_bytes.map(|l| l.value))
+        .with_max_bytes(limits.max_kv_bytes.map(|l| l.value))
 }

@@ -21,6 +21,7 @@ use crate::module::{LoadMode, Module, ModuleOptions};
 
 /// How a [`Runtime`] runs its modules.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct RuntimeOptions {
     /// The ceilings every module runs under; a module may only narrow them.
     pub server: ServerLimits,
@@ -96,6 +97,71 @@ pub struct RuntimeOptions {
 }
 
 impl RuntimeOptions {
+    /// These options with the server limits set to `server`.
+    #[must_use]
+    pub fn with_server(mut self, server: ServerLimits) -> Self {
+        self.server = server;
+        self
+    }
+
+    /// These options with who advances the guarded engine's epoch set to `epoch`.
+    #[must_use]
+    pub fn with_epoch(mut self, epoch: EpochSource) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// These options with the resolver of `allow_net` host names set to `resolver`.
+    #[must_use]
+    pub fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    /// These options with whether a module whose `exports.toml` disagrees with it is refused set to `strict_exports`.
+    #[must_use]
+    pub fn with_strict_exports(mut self, strict_exports: bool) -> Self {
+        self.strict_exports = strict_exports;
+        self
+    }
+
+    /// These options with the bounds on guest output set to `stdio`.
+    #[must_use]
+    pub fn with_stdio(mut self, stdio: StdioLimits) -> Self {
+        self.stdio = stdio;
+        self
+    }
+
+    /// These options with the wall-clock grace period set to `wall_clock_grace`.
+    #[must_use]
+    pub fn with_wall_clock_grace(mut self, wall_clock_grace: Duration) -> Self {
+        self.wall_clock_grace = wall_clock_grace;
+        self
+    }
+
+    /// These options with the largest answer a guest may give set to `max_result_bytes`.
+    #[must_use]
+    pub fn with_max_result_bytes(mut self, max_result_bytes: usize) -> Self {
+        self.max_result_bytes = max_result_bytes;
+        self
+    }
+
+    /// These options with the most compiled code held in memory set to `cache_memory_bytes`.
+    #[must_use]
+    pub fn with_cache_memory_bytes(mut self, cache_memory_bytes: u64) -> Self {
+        self.cache_memory_bytes = cache_memory_bytes;
+        self
+    }
+
+    /// These options with how the engines allocate instances set to `allocation`.
+    #[must_use]
+    pub fn with_allocation(mut self, allocation: Allocation) -> Self {
+        self.allocation = allocation;
+        self
+    }
+}
+
+impl RuntimeOptions {
     /// How many plugin instances the default pool holds per engine: 32
     /// modules at the default `max_pool_size` of 8. Each instance may take
     /// two linear memories, each reserving 4 GiB and a 32 MiB guard of
@@ -105,6 +171,14 @@ impl RuntimeOptions {
 }
 
 impl RuntimeOptions {
+    /// These options with compiled components kept in `dir` between
+    /// processes (see [`RuntimeOptions::cache_dir`]).
+    #[must_use]
+    pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
     /// These options with `budget` as the runtime-wide budget.
     pub fn with_budget(mut self, budget: RuntimeBudget) -> Self {
         self.budget = budget;
@@ -266,14 +340,18 @@ impl Runtime {
     /// [`RuntimeOptions::allocation`] (with its memory cap filled in), or
     /// [`Allocation::OnDemand`] when it could not be reserved. The fast
     /// engine is built the same way; see its own
-    /// [`SurliEngine::allocation`].
+    /// `SurliEngine::allocation`.
     pub fn allocation(&self) -> Allocation {
         self.inner.guarded.engine.allocation()
     }
 
-    /// The guarded engine, e.g. to advance a manual epoch in tests.
-    pub fn guarded_engine(&self) -> &SurliEngine {
-        &self.inner.guarded.engine
+    /// Advances the epoch of the runtime's guarded engine (and its
+    /// overflow twin) by one tick. Under [`EpochSource::Manual`] this is
+    /// the only way time passes for guest code (tests count ticks instead
+    /// of waiting); on an automatic runtime it makes every running guest's
+    /// deadline one tick nearer.
+    pub fn tick_epoch(&self) {
+        self.inner.guarded.engine.tick();
     }
 
     /// The KV limits a module loaded from a package with `config` gets:

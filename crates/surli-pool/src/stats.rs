@@ -65,6 +65,7 @@ fn shard_index() -> usize {
 /// `instances_created == instances_discarded + instances_retired + idle +
 /// leased` (the pool drops nothing else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ModuleStats {
     /// Calls started.
     pub calls: u64,

@@ -34,10 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = Runtime::new(RuntimeOptions::default())?;
     let limits = runtime.kv_limits(package.config());
     let kv = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
-    let options = ModuleOptions {
-        kv: Some(Arc::new(kv)),
-        ..ModuleOptions::default()
-    };
+    let options = ModuleOptions::default().with_kv(Arc::new(kv));
     let module = runtime.load_with(package, options).await?;
 
     // 3. A call as a user: a session of its own, signed in as that user.

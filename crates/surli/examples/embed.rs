@@ -43,15 +43,10 @@ impl InvocationContext for MyDatabase {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1);
     let path = path.as_deref().unwrap_or("target/fixtures/demo.surli");
-    let server = ServerLimits {
-        max_execution_time: Some(std::time::Duration::from_secs(2)),
-        max_memory_bytes: Some(64 << 20),
-        ..ServerLimits::default()
-    };
-    let runtime = Runtime::new(RuntimeOptions {
-        server,
-        ..RuntimeOptions::default()
-    })?;
+    let server = ServerLimits::default()
+        .with_max_execution_time(Some(std::time::Duration::from_secs(2)))
+        .with_max_memory_bytes(Some(64 << 20));
+    let runtime = Runtime::new(RuntimeOptions::default().with_server(server))?;
     let module = runtime
         .load(Package::read_file(path, &ReadOptions::default())?)
         .await?;

@@ -20,29 +20,42 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The layers underneath are re-exported as modules for what the facade
-//! leaves out: [`config`], [`package`], [`kv`], [`net`], [`host`],
-//! [`engine`], [`pool`].
+//! Everything an embedder names is here: the types above, the options,
+//! limits and statistics they hold, and the errors. The layers without
+//! wasmtime in their API are also re-exported whole for what the facade
+//! leaves out: [`config`], [`package`], [`kv`], [`net`]. wasmtime itself is
+//! not part of this API: its version can change under surli without
+//! changing surli's.
 #![deny(missing_docs)]
 
 pub use surli_config as config;
-pub use surli_engine as engine;
-pub use surli_host as host;
 pub use surli_kv as kv;
 pub use surli_net as net;
 pub use surli_package as package;
-pub use surli_pool as pool;
 
-/// For implementing [`InvocationContext`].
+/// For implementing [`InvocationContext`], [`KvStore`] and [`Resolver`].
 pub use async_trait::async_trait;
-pub use surli_config::{EffectiveLimits, ModuleConfig, ServerLimits};
-pub use surli_host::{CallInfo, CallKind, ContextError, InvocationContext, NullContext};
-pub use surli_kv::{KvStore, MemoryKvStore};
-pub use surli_package::{Package, PackageError, ReadOptions};
+pub use surli_config::{
+    Capabilities, EffectiveLimits, FunctionTargets, Limit, LimitSource, ModuleConfig, PackageMeta,
+    ServerLimits,
+};
+pub use surli_engine::{EngineError, EpochSource};
+/// Encoding and decoding values in the plugin ABI's FlatBuffers form, for
+/// calls with pre-encoded arguments ([`Module::call_encoded`]).
+pub use surli_host::codec;
+pub use surli_host::{
+    CallInfo, CallKind, ContextError, HostError, InvocationContext, NullContext, StdioLimits,
+};
+pub use surli_kv::{KeyRange, KvError, KvLimits, KvStore, KvValue, MemoryKvStore};
+pub use surli_net::{NetError, Resolver, SystemResolver};
+pub use surli_package::{
+    ExportsManifest, FunctionExport, Package, PackageError, PackageLimits, ReadOptions,
+};
 pub use surli_pool::{
-    ArtifactCache, ArtifactSource, BudgetResource, BudgetUsage, CacheStats, CallError, CallPhase,
-    FunctionSignature, Lease, LoadError, Module, ModuleOptions, ModuleStats, Runtime,
-    RuntimeBudget, RuntimeOptions, TimeoutLimit, TimeoutWatch, WhenFull,
+    Allocation, ArtifactCache, ArtifactSource, BudgetResource, BudgetUsage, CacheStats, CallError,
+    CallPhase, FunctionSignature, Isolation, Lease, LoadError, Module, ModuleOptions, ModuleStats,
+    PoolingLimits, Runtime, RuntimeBudget, RuntimeOptions, TimeoutLimit, TimeoutWatch, WhenFull,
+    exports_manifest,
 };
 /// The SurrealDB value types that cross the boundary.
 pub use surrealdb_types::{self as types, Object, SurrealValue, Value};

@@ -27,10 +27,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value as Json, json};
-use surli::pool::{Isolation, ModuleOptions};
 use surli::{
     InvocationContext, Module, NullContext, Package, ReadOptions, Runtime, RuntimeOptions,
 };
+use surli::{Isolation, ModuleOptions};
 use surli_benches::Floor;
 
 use crate::measure::{callers, nanos, quantiles, rss_bytes};
@@ -217,19 +217,13 @@ async fn measure(call: &CallArgs, concurrency: usize, mode: Mode) -> Result<Json
     };
     let started = Instant::now();
     let module = runtime
-        .load_with(
-            package,
-            ModuleOptions {
-                isolation,
-                ..ModuleOptions::default()
-            },
-        )
+        .load_with(package, ModuleOptions::default().with_isolation(isolation))
         .await?;
     let load = started.elapsed();
     let rss_after_load = rss_bytes();
     let function = function_of(call);
     let args = arguments(&module, function.as_deref(), &call.args)?;
-    let encoded: Arc<[u8]> = surli::host::codec::encode_args(&args)?.into();
+    let encoded: Arc<[u8]> = surli::codec::encode_args(&args)?.into();
     let caller = Caller {
         module: module.clone(),
         ctx: Arc::new(NullContext),
@@ -336,7 +330,7 @@ async fn floor(call: &CallArgs, mode: Mode) -> Result<Json> {
     let function = function_of(call);
     let args = arguments(&module, function.as_deref(), &call.args)?;
     drop(module);
-    let encoded = surli::host::codec::encode_args(&args)?;
+    let encoded = surli::codec::encode_args(&args)?;
     let mut floor = Floor::new(&package).await?;
     let name = function.as_deref();
 
@@ -346,9 +340,9 @@ async fn floor(call: &CallArgs, mode: Mode) -> Result<Json> {
                 floor.call(name, &encoded).await?;
             }
             _ => {
-                let bytes = surli::host::codec::encode_args(&args)?;
+                let bytes = surli::codec::encode_args(&args)?;
                 let answer = floor.call(name, &bytes).await?;
-                surli::host::codec::decode_value(&answer)?;
+                surli::codec::decode_value(&answer)?;
             }
         }
         Ok(())
@@ -392,12 +386,8 @@ async fn loads(path: &Path, repeat: usize) -> Result<Json> {
         compiled.push(nanos(started.elapsed()));
     }
     let cache = tempfile::tempdir()?;
-    let caching = || {
-        Runtime::new(RuntimeOptions {
-            cache_dir: Some(cache.path().to_path_buf()),
-            ..RuntimeOptions::default()
-        })
-    };
+    let caching =
+        || Runtime::new(RuntimeOptions::default().with_cache_dir(cache.path().to_path_buf()));
     caching()?.load(package()?).await?;
     let mut disk = Vec::new();
     for _ in 0..repeat {
@@ -431,10 +421,8 @@ async fn loads(path: &Path, repeat: usize) -> Result<Json> {
 async fn rss(path: &Path, modules: usize, cache_dir: Option<PathBuf>) -> Result<Json> {
     let modules = modules.max(1);
     let package = read(path)?;
-    let options = RuntimeOptions {
-        cache_dir,
-        ..RuntimeOptions::default()
-    };
+    let mut options = RuntimeOptions::default();
+    options.cache_dir = cache_dir;
     let before = rss_bytes();
     let runtime = Runtime::new(options)?;
     let started = Instant::now();

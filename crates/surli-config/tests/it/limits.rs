@@ -12,10 +12,7 @@ fn module() -> Capabilities {
 
 #[test]
 fn smaller_module_limit_wins_and_is_attributed_to_the_module() {
-    let server = ServerLimits {
-        max_execution_time: Some(Duration::from_secs(5)),
-        ..ServerLimits::default()
-    };
+    let server = ServerLimits::default().with_max_execution_time(Some(Duration::from_secs(5)));
     let caps = Capabilities {
         max_execution_time: Some(Duration::from_millis(100)),
         ..module()
@@ -32,11 +29,9 @@ fn smaller_module_limit_wins_and_is_attributed_to_the_module() {
 
 #[test]
 fn module_cannot_widen_the_server() {
-    let server = ServerLimits {
-        max_memory_bytes: Some(1 << 20),
-        max_pool_size: NonZeroUsize::new(2).unwrap(),
-        ..ServerLimits::default()
-    };
+    let server = ServerLimits::default()
+        .with_max_memory_bytes(Some(1 << 20))
+        .with_max_pool_size(NonZeroUsize::new(2).unwrap());
     let caps = Capabilities {
         max_memory_bytes: Some(1 << 30),
         max_pool_size: Some(64),
@@ -73,10 +68,7 @@ fn relaxed_timeout_needs_the_servers_consent() {
     assert!(refused.limits.strict_timeout);
     assert_eq!(refused.warnings, [ConfigWarning::RelaxedTimeoutRefused]);
 
-    let server = ServerLimits {
-        allow_relaxed_timeout: true,
-        ..ServerLimits::default()
-    };
+    let server = ServerLimits::default().with_allow_relaxed_timeout(true);
     let granted = EffectiveLimits::merge(&server, &caps);
     assert!(!granted.limits.strict_timeout);
     assert!(granted.warnings.is_empty());
@@ -152,15 +144,7 @@ proptest! {
         relaxed_allowed in any::<bool>(),
         module_strict in any::<bool>(),
     ) {
-        let server = ServerLimits {
-            max_pool_size: NonZeroUsize::new(server_pool).unwrap(),
-            max_memory_bytes: server_mem,
-            max_execution_time: server_ms.map(Duration::from_millis),
-            max_kv_entries: server_kv,
-            max_kv_value_bytes: server_kvb,
-            max_kv_bytes: server_kvt,
-            allow_relaxed_timeout: relaxed_allowed,
-        };
+        let server = ServerLimits::default().with_max_pool_size(NonZeroUsize::new(server_pool).unwrap()).with_max_memory_bytes(server_mem).with_max_execution_time(server_ms.map(Duration::from_millis)).with_max_kv_entries(server_kv).with_max_kv_value_bytes(server_kvb).with_max_kv_bytes(server_kvt).with_allow_relaxed_timeout(relaxed_allowed);
         let caps = Capabilities {
             max_pool_size: module_pool,
             max_memory_bytes: module_mem,

@@ -108,10 +108,9 @@ async fn set_batch_stores_every_entry() {
 
 #[tokio::test]
 async fn set_batch_over_a_limit_stores_nothing() {
-    let kv = Arc::new(MemoryKvStore::new(KvLimits {
-        max_entries: Some(1),
-        ..KvLimits::default()
-    }));
+    let kv = Arc::new(MemoryKvStore::new(
+        KvLimits::default().with_max_entries(Some(1)),
+    ));
     let env = ModuleEnv::new(meta(), Capabilities::default(), kv);
     let mut state = HostState::new(Arc::new(env), MemoryLimiter::default()).unwrap();
     let entries =
@@ -208,10 +207,9 @@ async fn malformed_ranges_are_errors() {
 
 #[tokio::test]
 async fn store_errors_reach_the_guest_as_messages() {
-    let kv = Arc::new(MemoryKvStore::new(KvLimits {
-        max_value_bytes: Some(8),
-        ..KvLimits::default()
-    }));
+    let kv = Arc::new(MemoryKvStore::new(
+        KvLimits::default().with_max_value_bytes(Some(8)),
+    ));
     let env = ModuleEnv::new(meta(), Capabilities::default(), kv);
     let mut state = HostState::new(Arc::new(env), MemoryLimiter::default()).unwrap();
     let error = state

@@ -12,13 +12,13 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use crate::{Recording, Seen, in_call, meta, store};
 
 fn state_with_cap(max_line_bytes: usize) -> (HostState, Arc<Recording>) {
-    let env =
-        ModuleEnv::new(meta(), Capabilities::default(), store()).with_stdio_limits(StdioLimits {
-            max_line_bytes,
+    let env = ModuleEnv::new(meta(), Capabilities::default(), store()).with_stdio_limits(
+        StdioLimits::default()
+            .with_max_line_bytes(max_line_bytes)
             // Lines are the subject here, not what one call may print.
-            max_call_bytes: u64::MAX,
-            max_call_lines: u64::MAX,
-        });
+            .with_max_call_bytes(u64::MAX)
+            .with_max_call_lines(u64::MAX),
+    );
     let mut state = HostState::new(Arc::new(env), MemoryLimiter::default()).unwrap();
     let ctx = Recording::new();
     let info = CallInfo::invoke(Arc::clone(state.env().module()), Some("printer"));
@@ -231,12 +231,11 @@ fn the_default_line_cap_is_64_kib() {
 }
 
 fn state_with_call_limits(max_call_bytes: u64, max_call_lines: u64) -> (HostState, Arc<Recording>) {
-    let env =
-        ModuleEnv::new(meta(), Capabilities::default(), store()).with_stdio_limits(StdioLimits {
-            max_call_bytes,
-            max_call_lines,
-            ..StdioLimits::default()
-        });
+    let env = ModuleEnv::new(meta(), Capabilities::default(), store()).with_stdio_limits(
+        StdioLimits::default()
+            .with_max_call_bytes(max_call_bytes)
+            .with_max_call_lines(max_call_lines),
+    );
     let mut state = HostState::new(Arc::new(env), MemoryLimiter::default()).unwrap();
     let ctx = Recording::new();
     let info = CallInfo::invoke(Arc::clone(state.env().module()), Some("printer"));

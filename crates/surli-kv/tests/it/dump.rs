@@ -1,7 +1,7 @@
 //! The JSON document of a store's contents: what goes in comes back, and a
 //! bad document is refused with a reason instead of loading part of it.
 
-use surli_kv::{KvDump, KvDumpError, KvError, KvLimits, KvStore, MemoryKvStore};
+use surli_kv::{KvDump, KvDumpError, KvError, KvStore, MemoryKvStore};
 
 use crate::{ready, unlimited, value};
 
@@ -101,10 +101,7 @@ fn restoring_respects_the_limits_of_the_store_all_or_nothing() {
         ("b".to_owned(), value(b"2")),
         ("c".to_owned(), value(b"3")),
     ]);
-    let store = MemoryKvStore::new(KvLimits {
-        max_entries: Some(2),
-        ..unlimited()
-    });
+    let store = MemoryKvStore::new(unlimited().with_max_entries(Some(2)));
     let refused = ready(dump.restore_into(&store)).unwrap_err();
     assert!(
         matches!(refused, KvError::TooManyEntries { .. }),

@@ -9,24 +9,15 @@ fn store(limits: KvLimits) -> MemoryKvStore {
 }
 
 fn max_entries(limit: u64) -> KvLimits {
-    KvLimits {
-        max_entries: Some(limit),
-        ..unlimited()
-    }
+    unlimited().with_max_entries(Some(limit))
 }
 
 fn max_value_bytes(limit: u64) -> KvLimits {
-    KvLimits {
-        max_value_bytes: Some(limit),
-        ..unlimited()
-    }
+    unlimited().with_max_value_bytes(Some(limit))
 }
 
 fn max_read_bytes(limit: u64) -> KvLimits {
-    KvLimits {
-        max_read_bytes: Some(limit),
-        ..unlimited()
-    }
+    unlimited().with_max_read_bytes(Some(limit))
 }
 
 #[test]
@@ -68,10 +59,7 @@ async fn key_at_the_limit_is_accepted_and_one_byte_more_is_refused() {
 
 #[tokio::test]
 async fn key_length_is_measured_in_bytes_not_chars() {
-    let store = store(KvLimits {
-        max_key_bytes: 4,
-        ..unlimited()
-    });
+    let store = store(unlimited().with_max_key_bytes(4));
     // Three characters, six bytes.
     let err = store.set("ééé".into(), value(b"v")).await.unwrap_err();
     assert!(
@@ -97,10 +85,7 @@ async fn set_batch_refuses_an_over_long_key() {
 
 #[tokio::test]
 async fn key_length_is_checked_before_value_size() {
-    let store = store(KvLimits {
-        max_key_bytes: 1,
-        ..max_value_bytes(1)
-    });
+    let store = store(max_value_bytes(1).with_max_key_bytes(1));
     let err = store.set("kk".into(), value(b"vv")).await.unwrap_err();
     assert!(matches!(err, KvError::KeyTooLong { .. }), "{err:?}");
 }
@@ -149,10 +134,7 @@ async fn set_batch_refuses_an_oversized_value() {
 
 #[tokio::test]
 async fn value_size_is_checked_before_entry_count() {
-    let store = store(KvLimits {
-        max_entries: Some(0),
-        ..max_value_bytes(1)
-    });
+    let store = store(max_value_bytes(1).with_max_entries(Some(0)));
     let err = store.set("k".into(), value(b"vv")).await.unwrap_err();
     assert!(matches!(err, KvError::ValueTooLarge { .. }), "{err:?}");
 }
@@ -276,13 +258,12 @@ fn seeded(limits: KvLimits) -> MemoryKvStore {
 
 #[tokio::test]
 async fn failed_batch_changes_nothing() {
-    let limits = KvLimits {
-        max_entries: Some(3),
-        max_value_bytes: Some(4),
-        max_bytes: Some(8),
-        max_key_bytes: 8,
-        max_read_bytes: None,
-    };
+    let limits = KvLimits::default()
+        .with_max_entries(Some(3))
+        .with_max_value_bytes(Some(4))
+        .with_max_bytes(Some(8))
+        .with_max_key_bytes(8)
+        .with_max_read_bytes(None);
     // Each batch overwrites existing keys and adds new ones before the entry
     // that breaks a limit, so a store that wrote as it validated would show
     // the change.
@@ -449,10 +430,7 @@ fn error_messages_are_lower_case_actionable_and_unpunctuated() {
 // Total bytes.
 
 fn max_bytes(limit: u64) -> KvLimits {
-    KvLimits {
-        max_bytes: Some(limit),
-        ..unlimited()
-    }
+    unlimited().with_max_bytes(Some(limit))
 }
 
 fn assert_store_full(err: &KvError, would_be: u64, limit: u64) {

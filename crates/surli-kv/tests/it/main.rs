@@ -27,13 +27,12 @@ fn value(bytes: &[u8]) -> KvValue {
 }
 
 fn unlimited() -> KvLimits {
-    KvLimits {
-        max_entries: None,
-        max_value_bytes: None,
-        max_bytes: None,
-        max_key_bytes: surli_kv::MAX_KV_KEY_BYTES,
-        max_read_bytes: None,
-    }
+    KvLimits::default()
+        .with_max_entries(None)
+        .with_max_value_bytes(None)
+        .with_max_bytes(None)
+        .with_max_key_bytes(surli_kv::MAX_KV_KEY_BYTES)
+        .with_max_read_bytes(None)
 }
 
 /// A store holding `entries`, with no limits that could get in the way.

@@ -107,10 +107,7 @@ async fn keys_are_ordered_bytewise() {
 
 #[tokio::test]
 async fn over_long_keys_are_simply_not_found_by_reads_and_deletes() {
-    let store = MemoryKvStore::new(KvLimits {
-        max_key_bytes: 4,
-        ..unlimited()
-    });
+    let store = MemoryKvStore::new(unlimited().with_max_key_bytes(4));
     let long = "x".repeat(5);
     assert_eq!(store.get(&long).await.unwrap(), None);
     assert!(!store.exists(&long).await.unwrap());
@@ -217,13 +214,12 @@ fn len_and_is_empty_track_entries() {
 
 #[test]
 fn limits_returns_what_the_store_was_built_with() {
-    let limits = KvLimits {
-        max_entries: Some(7),
-        max_value_bytes: Some(8),
-        max_bytes: Some(11),
-        max_key_bytes: 9,
-        max_read_bytes: Some(10),
-    };
+    let limits = KvLimits::default()
+        .with_max_entries(Some(7))
+        .with_max_value_bytes(Some(8))
+        .with_max_bytes(Some(11))
+        .with_max_key_bytes(9)
+        .with_max_read_bytes(Some(10));
     assert_eq!(*MemoryKvStore::new(limits).limits(), limits);
 }
 

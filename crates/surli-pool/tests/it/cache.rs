@@ -9,11 +9,7 @@ use surli_pool::{ArtifactSource, Runtime, RuntimeOptions};
 use crate::support::{int, package};
 
 fn runtime_caching_in(dir: &std::path::Path) -> Runtime {
-    Runtime::new(RuntimeOptions {
-        cache_dir: Some(dir.to_path_buf()),
-        ..RuntimeOptions::default()
-    })
-    .unwrap()
+    Runtime::new(RuntimeOptions::default().with_cache_dir(dir.to_path_buf())).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

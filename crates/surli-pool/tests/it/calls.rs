@@ -155,11 +155,7 @@ async fn exports_toml_disagreeing_with_the_module_warns_or_refuses_when_strict()
         "{:?}",
         module.warnings()
     );
-    let strict = Runtime::new(RuntimeOptions {
-        strict_exports: true,
-        ..RuntimeOptions::default()
-    })
-    .unwrap();
+    let strict = Runtime::new(RuntimeOptions::default().with_strict_exports(true)).unwrap();
     assert!(matches!(
         strict.load(read()).await,
         Err(surli_pool::LoadError::ExportsMismatch { .. })

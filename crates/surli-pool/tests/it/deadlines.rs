@@ -128,10 +128,7 @@ async fn what_is_left_of_a_callers_timeout_after_waiting_bounds_the_guest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timeout_for_a_module_that_runs_without_timeouts_is_refused() {
-    let runtime = runtime_with(ServerLimits {
-        allow_relaxed_timeout: true,
-        ..ServerLimits::default()
-    });
+    let runtime = runtime_with(ServerLimits::default().with_allow_relaxed_timeout(true));
     let relaxed = package_with("hostile", |config| {
         config.capabilities.strict_timeout = false
     });

@@ -290,14 +290,12 @@ async fn call_itself_under(
     budget: RuntimeBudget,
 ) -> (Module, Result<Value, CallError>) {
     let runtime = Runtime::new(
-        RuntimeOptions {
-            server: ServerLimits {
-                max_pool_size: std::num::NonZeroUsize::new(pool_size).unwrap(),
-                ..ServerLimits::default()
-            },
-            ..RuntimeOptions::default()
-        }
-        .with_budget(budget),
+        RuntimeOptions::default()
+            .with_server(
+                ServerLimits::default()
+                    .with_max_pool_size(std::num::NonZeroUsize::new(pool_size).unwrap()),
+            )
+            .with_budget(budget),
     )
     .unwrap();
     let module = runtime.load(package("hostcalls")).await.unwrap();

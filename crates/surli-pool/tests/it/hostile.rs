@@ -20,10 +20,7 @@ fn null() -> Arc<NullContext> {
 
 /// A runtime with `server` limits and these options changed.
 fn runtime_opts(server: ServerLimits, edit: impl FnOnce(&mut RuntimeOptions)) -> Runtime {
-    let mut options = RuntimeOptions {
-        server,
-        ..RuntimeOptions::default()
-    };
+    let mut options = RuntimeOptions::default().with_server(server);
     edit(&mut options);
     Runtime::new(options).unwrap()
 }
@@ -111,13 +108,10 @@ async fn an_error_text_over_the_cap_is_refused_too() {
 /// under the default cap without copying any of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_1_gib_result_is_refused_under_the_default_cap() {
-    let module = runtime_with(ServerLimits {
-        max_memory_bytes: Some(1280 << 20),
-        ..ServerLimits::default()
-    })
-    .load(package("malformed"))
-    .await
-    .unwrap();
+    let module = runtime_with(ServerLimits::default().with_max_memory_bytes(Some(1280 << 20)))
+        .load(package("malformed"))
+        .await
+        .unwrap();
     match module
         .call(null(), Some("oversized"), vec![int(1024)])
         .await
@@ -172,16 +166,11 @@ async fn a_host_call_handed_more_than_the_cap_traps() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn printing_forever_without_a_newline_is_cut_into_bounded_pieces() {
     let module = runtime_opts(
-        ServerLimits {
-            max_execution_time: Some(Duration::from_millis(200)),
-            ..ServerLimits::default()
-        },
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(200))),
         |o| {
-            o.stdio = StdioLimits {
-                max_line_bytes: 1000,
-                max_call_bytes: 50_000,
-                ..StdioLimits::default()
-            }
+            o.stdio = StdioLimits::default()
+                .with_max_line_bytes(1000)
+                .with_max_call_bytes(50_000)
         },
     )
     .load(package("hostile"))
@@ -217,10 +206,9 @@ async fn printing_forever_without_a_newline_is_cut_into_bounded_pieces() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_host_calls_completes_or_is_stopped_by_the_timeout() {
-    let module = runtime_with(ServerLimits {
-        max_execution_time: Some(Duration::from_millis(300)),
-        ..ServerLimits::default()
-    })
+    let module = runtime_with(
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(300))),
+    )
     .load(package("hostile"))
     .await
     .unwrap();
@@ -249,13 +237,10 @@ async fn a_flood_of_host_calls_completes_or_is_stopped_by_the_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kv_flood_stops_at_the_entry_limit() {
-    let module = runtime_with(ServerLimits {
-        max_kv_entries: Some(100),
-        ..ServerLimits::default()
-    })
-    .load(package("hostile"))
-    .await
-    .unwrap();
+    let module = runtime_with(ServerLimits::default().with_max_kv_entries(Some(100)))
+        .load(package("hostile"))
+        .await
+        .unwrap();
     // The guest tries 1,000 keys one by one and carries on past refusals.
     assert_eq!(
         module
@@ -280,11 +265,11 @@ async fn a_kv_flood_stops_at_the_entry_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kv_values_and_keys_over_their_limits_are_guest_errors() {
-    let module = runtime_with(ServerLimits {
-        max_kv_entries: Some(3),
-        max_kv_value_bytes: Some(1024),
-        ..ServerLimits::default()
-    })
+    let module = runtime_with(
+        ServerLimits::default()
+            .with_max_kv_entries(Some(3))
+            .with_max_kv_value_bytes(Some(1024)),
+    )
     .load(package("hostcalls"))
     .await
     .unwrap();
@@ -454,10 +439,9 @@ impl InvocationContext for Pending {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_call_that_never_returns_is_stopped_and_the_module_serves_on() {
-    let module = runtime_with(ServerLimits {
-        max_execution_time: Some(Duration::from_millis(100)),
-        ..ServerLimits::default()
-    })
+    let module = runtime_with(
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(100))),
+    )
     .load(package("hostcalls"))
     .await
     .unwrap();
@@ -486,10 +470,9 @@ async fn a_host_call_that_never_returns_is_stopped_and_the_module_serves_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_init_that_never_returns_fails_typed_and_backs_off() {
-    let module = runtime_with(ServerLimits {
-        max_execution_time: Some(Duration::from_millis(100)),
-        ..ServerLimits::default()
-    })
+    let module = runtime_with(
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(100))),
+    )
     .load(package("initloop"))
     .await
     .unwrap();
@@ -741,14 +724,10 @@ impl surli_kv::KvStore for NeverStore {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_or_a_kv_call_that_never_returns_is_stopped_by_the_deadline() {
-    let runtime = runtime_with(ServerLimits {
-        max_execution_time: Some(Duration::from_millis(100)),
-        ..ServerLimits::default()
-    });
-    let options = surli_pool::ModuleOptions {
-        kv: Some(Arc::new(NeverStore)),
-        ..surli_pool::ModuleOptions::default()
-    };
+    let runtime = runtime_with(
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(100))),
+    );
+    let options = surli_pool::ModuleOptions::default().with_kv(Arc::new(NeverStore));
     let module = runtime
         .load_with(package("hostcalls"), options)
         .await
@@ -786,13 +765,10 @@ async fn a_run_or_a_kv_call_that_never_returns_is_stopped_by_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_filling_its_store_is_stopped_at_max_kv_bytes() {
-    let module = runtime_with(ServerLimits {
-        max_kv_bytes: Some(4 << 20),
-        ..ServerLimits::default()
-    })
-    .load(package("hostile"))
-    .await
-    .unwrap();
+    let module = runtime_with(ServerLimits::default().with_max_kv_bytes(Some(4 << 20)))
+        .load(package("hostile"))
+        .await
+        .unwrap();
     // Values of 100 KiB, each well under max_kv_value_bytes: an entry is
     // its key, the string and a few bytes of encoding, so 40 fit in 4 MiB
     // and the 41st is refused.
@@ -823,10 +799,7 @@ async fn a_load_whose_describing_call_waits_forever_ends_at_the_modules_limit() 
     let package = package_with("describe-blocks", |config| {
         config.capabilities.max_execution_time = Some(Duration::from_millis(100));
     });
-    let options = surli_pool::ModuleOptions {
-        kv: Some(Arc::new(NeverStore)),
-        ..surli_pool::ModuleOptions::default()
-    };
+    let options = surli_pool::ModuleOptions::default().with_kv(Arc::new(NeverStore));
     let loaded = tokio::time::timeout(Duration::from_secs(30), runtime.load_with(package, options))
         .await
         .expect("a load must end when the module's describing call hangs");
@@ -848,10 +821,7 @@ fn a_blocking_load_whose_describing_call_waits_forever_ends_too() {
     let package = package_with("describe-blocks", |config| {
         config.capabilities.max_execution_time = Some(Duration::from_millis(100));
     });
-    let options = surli_pool::ModuleOptions {
-        kv: Some(Arc::new(NeverStore)),
-        ..surli_pool::ModuleOptions::default()
-    };
+    let options = surli_pool::ModuleOptions::default().with_kv(Arc::new(NeverStore));
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = done.send(runtime.load_blocking(package, options).map(|_| ()));

@@ -58,10 +58,9 @@ async fn stack_overflow_is_a_trap_and_the_host_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timed_out_instance_is_never_reused_and_names_its_limit() {
-    let module = runtime_with(ServerLimits {
-        max_execution_time: Some(Duration::from_millis(200)),
-        ..ServerLimits::default()
-    })
+    let module = runtime_with(
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(200))),
+    )
     .load(package("hostile"))
     .await
     .unwrap();
@@ -110,13 +109,10 @@ async fn timed_out_instance_is_never_reused_and_names_its_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_memory_is_typed_and_the_instance_discarded() {
-    let module = runtime_with(ServerLimits {
-        max_memory_bytes: Some(32 << 20),
-        ..ServerLimits::default()
-    })
-    .load(package("hostile"))
-    .await
-    .unwrap();
+    let module = runtime_with(ServerLimits::default().with_max_memory_bytes(Some(32 << 20)))
+        .load(package("hostile"))
+        .await
+        .unwrap();
     match module.call(null(), Some("alloc"), vec![int(64)]).await {
         Err(error @ CallError::OutOfMemory { .. }) => assert!(error.is_instance_fatal()),
         other => panic!("expected out of memory, got {other:?}"),
@@ -220,10 +216,9 @@ async fn no_context_survives_a_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pool_never_checks_out_more_than_its_size_and_idle_instances_hold_no_permit() {
-    let module = runtime_with(ServerLimits {
-        max_pool_size: std::num::NonZeroUsize::new(2).unwrap(),
-        ..ServerLimits::default()
-    })
+    let module = runtime_with(
+        ServerLimits::default().with_max_pool_size(std::num::NonZeroUsize::new(2).unwrap()),
+    )
     .load(package("demo"))
     .await
     .unwrap();
@@ -320,13 +315,10 @@ async fn one_modules_kv_is_unreachable_from_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_batch_changes_nothing() {
-    let module = runtime_with(ServerLimits {
-        max_kv_entries: Some(2),
-        ..ServerLimits::default()
-    })
-    .load(package("hostcalls"))
-    .await
-    .unwrap();
+    let module = runtime_with(ServerLimits::default().with_max_kv_entries(Some(2)))
+        .load(package("hostcalls"))
+        .await
+        .unwrap();
     let ctx = null();
     module
         .call(ctx.clone(), Some("kv::set"), vec![text("a"), int(1)])

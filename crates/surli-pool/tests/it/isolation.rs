@@ -17,10 +17,7 @@ async fn load_with(name: &str, isolation: Isolation) -> Module {
     runtime()
         .load_with(
             package(name),
-            ModuleOptions {
-                isolation,
-                ..ModuleOptions::default()
-            },
+            ModuleOptions::default().with_isolation(isolation),
         )
         .await
         .unwrap()
@@ -275,11 +272,7 @@ async fn recycle_with_max_uses_zero_counts_as_one() {
 }
 
 fn runtime_allocating(allocation: Allocation) -> Runtime {
-    Runtime::new(RuntimeOptions {
-        allocation,
-        ..RuntimeOptions::default()
-    })
-    .unwrap()
+    Runtime::new(RuntimeOptions::default().with_allocation(allocation)).unwrap()
 }
 
 #[test]
@@ -380,15 +373,15 @@ async fn an_instance_allocated_on_demand_still_times_out_on_the_epoch() {
     // A manual epoch: only the test's ticks move it, so the epoch (not the
     // wall clock, 10 s away) must be what stops the call, which it can
     // only do if the overflow engine is ticked with the pooled one.
-    let runtime = Runtime::new(RuntimeOptions {
-        epoch: surli_engine::EpochSource::Manual,
-        allocation: Allocation::Pooling(PoolingLimits::for_instances(1, None)),
-        server: surli_config::ServerLimits {
-            max_execution_time: Some(Duration::from_secs(10)),
-            ..surli_config::ServerLimits::default()
-        },
-        ..RuntimeOptions::default()
-    })
+    let runtime = Runtime::new(
+        RuntimeOptions::default()
+            .with_epoch(surli_engine::EpochSource::Manual)
+            .with_allocation(Allocation::Pooling(PoolingLimits::for_instances(1, None)))
+            .with_server(
+                surli_config::ServerLimits::default()
+                    .with_max_execution_time(Some(Duration::from_secs(10))),
+            ),
+    )
     .unwrap();
     let hostile = crate::support::package_with("hostile", |config| {
         config.capabilities.max_execution_time = Some(Duration::from_secs(10));
@@ -401,11 +394,11 @@ async fn an_instance_allocated_on_demand_still_times_out_on_the_epoch() {
     let mut overflowed = module.lease(ctx.clone()).await.unwrap();
     assert_eq!(module.stats().instances_overflowed, 1);
     let spinning = tokio::spawn(async move { overflowed.call(Some("spin"), vec![]).await });
-    let engine = runtime.guarded_engine().clone();
+    let engine = runtime.clone();
     let stopped = tokio::time::timeout(Duration::from_secs(8), async {
         loop {
             for _ in 0..100 {
-                engine.tick();
+                engine.tick_epoch();
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
             if spinning.is_finished() {
@@ -458,10 +451,7 @@ async fn a_pool_too_large_for_the_address_space_falls_back_to_on_demand() {
     // A million memories of 4 GiB each: far more than a 64-bit process can
     // reserve, so building the pooled engine fails and the runtime builds
     // on-demand engines instead.
-    let limits = PoolingLimits {
-        total_memories: 1 << 20,
-        ..PoolingLimits::for_instances(4, None)
-    };
+    let limits = PoolingLimits::for_instances(4, None).with_total_memories(1 << 20);
     let runtime = runtime_allocating(Allocation::Pooling(limits));
     assert_eq!(runtime.allocation(), Allocation::OnDemand);
     let demo = runtime.load(package("demo")).await.unwrap();

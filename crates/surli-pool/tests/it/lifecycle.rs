@@ -122,10 +122,9 @@ impl InvocationContext for Stuck {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wall_clock_stops_a_guest_blocked_in_a_host_call() {
-    let module = runtime_with(ServerLimits {
-        max_execution_time: Some(Duration::from_millis(100)),
-        ..ServerLimits::default()
-    })
+    let module = runtime_with(
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(100))),
+    )
     .load(package("hostcalls"))
     .await
     .unwrap();

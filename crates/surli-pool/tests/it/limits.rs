@@ -41,16 +41,15 @@ impl InvocationContext for Hello {
 /// moment the guest says it is running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_never_fires_before_its_limit_and_fires_one_tick_after() {
-    let runtime = manual_runtime(ServerLimits {
-        max_execution_time: Some(Duration::from_secs(10)),
-        ..ServerLimits::default()
-    });
+    let runtime = manual_runtime(
+        ServerLimits::default().with_max_execution_time(Some(Duration::from_secs(10))),
+    );
     // The fixture sets a 1 s limit of its own; only the server's counts here.
     let hostile = package_with("hostile", |config| {
         config.capabilities.max_execution_time = None
     });
     let module = runtime.load(hostile).await.unwrap();
-    let engine = runtime.guarded_engine().clone();
+    let engine = runtime.clone();
     let hello = Arc::new(Hello(tokio::sync::Notify::new()));
     let spinning = {
         let module = module.clone();
@@ -59,18 +58,18 @@ async fn timeout_never_fires_before_its_limit_and_fires_one_tick_after() {
     };
     hello.0.notified().await;
     for _ in 0..1000 {
-        engine.tick();
+        engine.tick_epoch();
     }
     // Give the guest every chance to notice a deadline that has passed.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let early = spinning.is_finished();
-    engine.tick();
+    engine.tick_epoch();
     let outcome = tokio::time::timeout(Duration::from_secs(30), spinning).await;
     if outcome.is_err() {
         // Stop the guest anyway, so that a failure cannot leave it spinning
         // on a worker and hang the test binary.
         for _ in 0..2000 {
-            engine.tick();
+            engine.tick_epoch();
         }
     }
     assert!(!early, "the call was stopped before its limit");
@@ -90,11 +89,11 @@ async fn timeout_never_fires_before_its_limit_and_fires_one_tick_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_module_cannot_widen_the_servers_limits() {
-    let runtime = manual_runtime(ServerLimits {
-        max_execution_time: Some(Duration::from_secs(1)),
-        max_memory_bytes: Some(16 << 20),
-        ..ServerLimits::default()
-    });
+    let runtime = manual_runtime(
+        ServerLimits::default()
+            .with_max_execution_time(Some(Duration::from_secs(1)))
+            .with_max_memory_bytes(Some(16 << 20)),
+    );
     let greedy = package_with("hostile", |config| {
         config.capabilities.max_execution_time = Some(Duration::from_secs(3600));
         config.capabilities.max_memory_bytes = Some(1 << 30);

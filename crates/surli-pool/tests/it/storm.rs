@@ -227,20 +227,16 @@ fn outcomes_sum(stats: &ModuleStats) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[allow(clippy::print_stderr)]
 async fn a_storm_of_mixed_calls_leaves_the_pool_healthy_and_the_counts_exact() {
-    let runtime = Runtime::new(RuntimeOptions {
-        server: ServerLimits {
-            max_pool_size: std::num::NonZeroUsize::new(POOL).unwrap(),
-            // A backstop far above any good call's few microseconds, and far
-            // above a stall of the whole machine (which, were it longer than
-            // the limit, would let the wall clock end a call before its
-            // caller's own drop does).
-            max_execution_time: Some(Duration::from_secs(10)),
-            max_memory_bytes: Some(32 << 20),
-            ..ServerLimits::default()
-        },
-        max_result_bytes: 1 << 20,
-        ..RuntimeOptions::default()
-    })
+    let runtime = Runtime::new(
+        RuntimeOptions::default()
+            .with_server(
+                ServerLimits::default()
+                    .with_max_pool_size(std::num::NonZeroUsize::new(POOL).unwrap())
+                    .with_max_execution_time(Some(Duration::from_secs(10)))
+                    .with_max_memory_bytes(Some(32 << 20)),
+            )
+            .with_max_result_bytes(1 << 20),
+    )
     .unwrap();
     // The fixture's own 1 s limit would be the tighter one.
     let hostile = package_with("hostile", |config| {

@@ -51,11 +51,7 @@ pub(crate) fn package_with(name: &str, edit: impl FnOnce(&mut ModuleConfig)) -> 
 }
 
 pub(crate) fn runtime_with(server: ServerLimits) -> Runtime {
-    Runtime::new(RuntimeOptions {
-        server,
-        ..RuntimeOptions::default()
-    })
-    .unwrap()
+    Runtime::new(RuntimeOptions::default().with_server(server)).unwrap()
 }
 
 pub(crate) fn runtime() -> Runtime {
@@ -64,11 +60,11 @@ pub(crate) fn runtime() -> Runtime {
 
 /// A runtime whose epoch only moves when the test ticks it.
 pub(crate) fn manual_runtime(server: ServerLimits) -> Runtime {
-    Runtime::new(RuntimeOptions {
-        server,
-        epoch: EpochSource::Manual,
-        ..RuntimeOptions::default()
-    })
+    Runtime::new(
+        RuntimeOptions::default()
+            .with_server(server)
+            .with_epoch(EpochSource::Manual),
+    )
     .unwrap()
 }
 

@@ -35,10 +35,7 @@ async fn load_demo(runtime: &Runtime, db: &Surreal<Any>) -> Module {
     let package = package("demo");
     let limits = runtime.kv_limits(package.config());
     let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
-    let options = ModuleOptions {
-        kv: Some(std::sync::Arc::new(store)),
-        ..ModuleOptions::default()
-    };
+    let options = ModuleOptions::default().with_kv(std::sync::Arc::new(store));
     runtime.load_with(package, options).await.unwrap()
 }
 
@@ -101,10 +98,7 @@ async fn load_demo_as(runtime: &Runtime, db: &Surreal<Any>, org: &str, name: &st
     });
     let limits = runtime.kv_limits(package.config());
     let store = SurrealKvStore::for_module(db.clone(), &package.config().meta, limits);
-    let options = ModuleOptions {
-        kv: Some(std::sync::Arc::new(store)),
-        ..ModuleOptions::default()
-    };
+    let options = ModuleOptions::default().with_kv(std::sync::Arc::new(store));
     runtime.load_with(package, options).await.unwrap()
 }
 

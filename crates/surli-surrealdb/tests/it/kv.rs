@@ -37,13 +37,12 @@ const KEYS: &[&str] = &[
 const TABLE: &str = "surli_kv/test/kv@0.1.0";
 
 fn limits() -> KvLimits {
-    KvLimits {
-        max_entries: Some(8),
-        max_value_bytes: Some(16),
-        max_bytes: Some(70),
-        max_key_bytes: 5,
-        max_read_bytes: Some(40),
-    }
+    KvLimits::default()
+        .with_max_entries(Some(8))
+        .with_max_value_bytes(Some(16))
+        .with_max_bytes(Some(70))
+        .with_max_key_bytes(5)
+        .with_max_read_bytes(Some(40))
 }
 
 #[derive(Debug, Clone)]
@@ -267,16 +266,10 @@ async fn reads_page_through_large_ranges_in_order_and_stop_at_the_read_limit() {
 
     // 2,500 keys of 6 bytes are 15,000 bytes: exactly that passes, a byte
     // less is refused, whichever page it falls in.
-    let exact = KvLimits {
-        max_read_bytes: Some(15_000),
-        ..KvLimits::default()
-    };
+    let exact = KvLimits::default().with_max_read_bytes(Some(15_000));
     let store = SurrealKvStore::new(db.clone(), TABLE, exact);
     assert_eq!(store.keys(KeyRange::all()).await.unwrap().len(), 2_500);
-    let short = KvLimits {
-        max_read_bytes: Some(14_999),
-        ..KvLimits::default()
-    };
+    let short = KvLimits::default().with_max_read_bytes(Some(14_999));
     let store = SurrealKvStore::new(db.clone(), TABLE, short);
     assert!(matches!(
         store.keys(KeyRange::all()).await,
@@ -326,10 +319,7 @@ async fn a_batch_that_fails_half_way_leaves_nothing_behind() {
     let limited = SurrealKvStore::new(
         db.clone(),
         TABLE,
-        KvLimits {
-            max_entries: Some(3),
-            ..KvLimits::default()
-        },
+        KvLimits::default().with_max_entries(Some(3)),
     );
     let over = limited
         .set_batch(vec![
@@ -358,10 +348,7 @@ async fn concurrent_writers_never_pass_the_entry_limit_together() {
     let store = Arc::new(SurrealKvStore::new(
         db.clone(),
         TABLE,
-        KvLimits {
-            max_entries: Some(10),
-            ..KvLimits::default()
-        },
+        KvLimits::default().with_max_entries(Some(10)),
     ));
     let writers: Vec<_> = (0..24)
         .map(|i| {
@@ -454,11 +441,9 @@ async fn a_table_without_totals_is_counted_when_a_store_opens_it() {
     let limited = SurrealKvStore::new(
         db.clone(),
         TABLE,
-        KvLimits {
-            max_entries: Some(4),
-            max_bytes: Some(35),
-            ..KvLimits::default()
-        },
+        KvLimits::default()
+            .with_max_entries(Some(4))
+            .with_max_bytes(Some(35)),
     );
     // 30 bytes held: a fourth entry of 10 would make 40.
     let err = limited
@@ -502,10 +487,7 @@ async fn a_write_that_finds_the_totals_gone_counts_them_again() {
     let store = SurrealKvStore::new(
         db.clone(),
         TABLE,
-        KvLimits {
-            max_bytes: Some(45),
-            ..KvLimits::default()
-        },
+        KvLimits::default().with_max_bytes(Some(45)),
     );
     let ten = || KvValue::from(&[0u8; 8][..]);
     for key in ["k1", "k2", "k3"] {
@@ -567,10 +549,7 @@ async fn concurrent_overwrites_and_deletes_keep_the_totals_exact() {
     let limited = SurrealKvStore::new(
         db.clone(),
         TABLE,
-        KvLimits {
-            max_bytes: Some(held + 5),
-            ..KvLimits::default()
-        },
+        KvLimits::default().with_max_bytes(Some(held + 5)),
     );
     let err = limited
         .set("new".to_owned(), KvValue::from(&[0u8; 3][..]))
