@@ -225,7 +225,7 @@ impl MemoryLimiter {
             return true;
         };
         let grow = u64::try_from(desired.saturating_sub(current)).unwrap_or(u64::MAX);
-        match charge.budget.take(grow) {
+        match charge.budget.take(grow, charge.held) {
             Ok(()) => {
                 charge.held = charge.held.saturating_add(grow);
                 charge.pending = grow;
@@ -382,9 +382,15 @@ impl MemoryBudget {
         self.held.load(Ordering::Acquire)
     }
 
-    /// Takes `bytes`, reclaiming idle memory while it does not fit. Fails
-    /// with what the total would have been.
-    fn take(&self, bytes: u64) -> Result<(), u64> {
+    /// Takes `bytes` for an instance that holds `own` already, reclaiming
+    /// idle memory while it does not fit. A grow that would not fit even
+    /// were the instance alone is refused at once: dropping every idle
+    /// instance in the runtime for it would be for nothing. Fails with what
+    /// the total would have been.
+    fn take(&self, bytes: u64, own: u64) -> Result<(), u64> {
+        if own.saturating_add(bytes) > self.limit {
+            return self.try_take(bytes);
+        }
         loop {
             match self.try_take(bytes) {
                 Ok(()) => return Ok(()),

@@ -173,7 +173,7 @@ impl Budget {
     /// Whether calls wait for room, so an instance coming back from a call
     /// should make room rather than be pooled.
     pub(crate) fn has_waiters(&self) -> bool {
-        self.limited && self.waiting.load(Ordering::Acquire) > 0
+        self.limited && self.waiting.load(Ordering::SeqCst) > 0
     }
 
     /// A slot for one more instance of `module`: at once, by dropping an
@@ -184,13 +184,8 @@ impl Budget {
         module: &str,
         deadline: Option<CallerDeadline>,
     ) -> Result<OwnedSemaphorePermit, CallError> {
-        loop {
-            if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
-                return Ok(permit);
-            }
-            if !self.modules.reclaim_one() {
-                break;
-            }
+        if let Some(permit) = self.room_now() {
+            return Ok(permit);
         }
         let refused = || CallError::BudgetExhausted {
             module: module.to_owned(),
@@ -205,6 +200,13 @@ impl Budget {
         }
         self.waits.fetch_add(1, Ordering::Relaxed);
         let _waiting = Waiting::new(&self.waiting);
+        // Counted as waiting first, then one more look: an instance that
+        // went back to its pool before the count was seen is found idle
+        // now (pools check the count under their idle lock), and one that
+        // comes back later is dropped for this call.
+        if let Some(permit) = self.room_now() {
+            return Ok(permit);
+        }
         let acquire = async {
             Arc::clone(&self.slots)
                 .acquire_owned()
@@ -212,6 +214,24 @@ impl Budget {
                 .map_err(|_| refused())
         };
         within(deadline, CallPhase::Budget, acquire).await
+    }
+
+    /// A slot at once, dropping idle instances to make one if need be.
+    fn room_now(&self) -> Option<OwnedSemaphorePermit> {
+        loop {
+            if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+                return Some(permit);
+            }
+            if !self.modules.reclaim_one() {
+                return None;
+            }
+        }
+    }
+
+    /// Counts an instance dropped on its way back to its pool, to make
+    /// room for a call waiting under the budget.
+    pub(crate) fn note_reclaimed(&self) {
+        self.modules.reclaimed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a memory grow the budget refused.
@@ -240,14 +260,14 @@ struct Waiting<'a>(&'a AtomicUsize);
 
 impl<'a> Waiting<'a> {
     fn new(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::AcqRel);
+        count.fetch_add(1, Ordering::SeqCst);
         Self(count)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

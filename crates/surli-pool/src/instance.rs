@@ -363,7 +363,7 @@ pub(crate) async fn guard<F: Future>(
         let since = Instant::now();
         let mut alarm = None;
         return std::future::poll_fn(|cx| {
-            if since.elapsed() > wall {
+            if since.elapsed() >= wall {
                 return Poll::Ready(Err(limit.timeout(TimeoutWatch::WallClock)));
             }
             if alarm.is_none() {

@@ -842,18 +842,23 @@ impl ModuleInner {
             self.counters.instance_retired();
             return;
         }
-        // Calls are waiting for room under the runtime's budget: this
-        // instance makes it.
-        if self.runtime.budget.has_waiters() {
-            self.counters.instance_reclaimed();
-            return;
-        }
         // Only an idle-time bound reads the stamp: no clock read otherwise.
         if self.isolation.max_idle().is_some() {
             instance.mark_idle();
         }
         let overflow = {
             let mut idle = self.idle.lock();
+            // Calls are waiting for room under the runtime's budget: this
+            // instance makes it. Checked under the idle lock, so a waiter
+            // that counted itself before this check sees the instance
+            // dropped, and one that counted itself after it finds the
+            // instance idle when it looks again (see `Budget::slot`).
+            if self.runtime.budget.has_waiters() {
+                drop(idle);
+                self.counters.instance_reclaimed();
+                self.runtime.budget.note_reclaimed();
+                return;
+            }
             if idle.len() < self.limits.pool_size.value.get() {
                 idle.push(instance);
                 None

@@ -51,9 +51,11 @@ use crate::response::last_value;
 ///   name in turn, is checked before anything runs; a query that could call
 ///   another is refused whole ("Function 'count' is not allowed to be
 ///   executed"). Method syntax (`$x.len()`) is refused unless the grant is
-///   `"*"`, since its function depends on a type known only at run time.
-///   Functions set off by the database owner's table events and field
-///   expressions are not checked.
+///   `"*"`, since its function depends on a type known only at run time,
+///   and so is whatever runs code the check cannot see (see the crate's
+///   `scope` notes in ARCHITECTURE.md). Functions set off by the database
+///   owner's table events, field expressions, views and full-text
+///   analyzers are not checked.
 /// - Database errors reach the guest as their message, never as a panic.
 #[derive(Debug, Clone)]
 pub struct SurrealContext<C: Connection> {
@@ -72,8 +74,6 @@ impl<C: Connection> SurrealContext<C> {
         &self.session
     }
 
-    /// Runs `query` with `vars` on a session of its own and returns its
-    /// last statement's value.
     /// Refuses `query` when it could call a function the module's
     /// `allow_functions` does not grant (when the call says what they are).
     async fn within_grant(&self, call: &CallInfo, query: &str) -> Result<(), ContextError> {
@@ -85,6 +85,8 @@ impl<C: Connection> SurrealContext<C> {
         }
     }
 
+    /// Runs `query` with `vars` on a session of its own and returns its
+    /// last statement's value.
     async fn answer(&self, query: &str, vars: Object) -> Result<Value, ContextError> {
         let session = self.session.clone();
         let response = session

@@ -21,10 +21,19 @@
 //!   the run can know, so a module whose grant is not `"*"` cannot use it
 //!   (it calls the function by name instead: `string::len($x)`).
 //!
+//! Under a grant that is not `"*"`, what runs code the walk cannot see is
+//! refused whole: calling a closure held in a value (`$f()`), `ALTER`
+//! (other than of a table: a function's new body, an API's actions),
+//! `DEFINE API`, `DEFINE MODULE`, `DEFINE ANALYZER … FUNCTION`, `USE`
+//! (another database's functions are not the ones read), and the functions
+//! that run text or stored code (`type::field`, `type::fields`, `eval::*`,
+//! `api::invoke`, `search::analyze`), even when granted.
+//!
 //! What it does not cover, and why that is the database owner's code rather
 //! than the module's: functions called by the table events, field
-//! expressions and views the owner defined, which the module's writes can
-//! set off. SurrealDB checks those against the module's grant as well.
+//! expressions, views and full-text analyzers the owner defined, which the
+//! module's writes can set off. SurrealDB checks those against the module's
+//! grant as well.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -32,8 +41,14 @@ use std::convert::Infallible;
 use surli_config::FunctionTargets;
 use surrealdb::types::Value;
 use surrealdb::{Connection, Surreal};
+use surrealdb_expr::expr::operator::PostfixOperator;
+use surrealdb_expr::expr::statements::define::DefineStatement;
+use surrealdb_expr::expr::statements::r#use::UseStatement;
+use surrealdb_expr::expr::statements::{
+    AlterStatement, SelectStatement, UpdateStatement, UpsertStatement,
+};
 use surrealdb_expr::expr::visit::{Visit, Visitor};
-use surrealdb_expr::expr::{Function, LogicalPlan, Part};
+use surrealdb_expr::expr::{Expr, Function, LogicalPlan, Part};
 
 use crate::response::last_value;
 
@@ -124,7 +139,21 @@ struct Calls {
     custom: BTreeSet<String>,
     /// Methods called with method syntax.
     methods: BTreeSet<String>,
+    /// Constructs whose functions no check before the run can know (code
+    /// the query stores or runs that the walk cannot see), each with why.
+    opaque: BTreeSet<&'static str>,
 }
+
+/// Functions whose arguments are themselves code, parsed and run at run
+/// time: granting one would grant every function.
+/// `api::invoke` and `search::analyze` run code stored in the database (an
+/// API's actions, an analyzer's function) that the check does not read.
+const RUNS_ITS_ARGUMENTS: &[&str] = &[
+    "type::field",
+    "type::fields",
+    "api::invoke",
+    "search::analyze",
+];
 
 impl Calls {
     /// Adds what `text` (a query, or a function's definition) calls.
@@ -157,6 +186,23 @@ impl Calls {
         {
             return Err(format!("Function '{name}' is not allowed to be executed"));
         }
+        if let Some(name) = self
+            .named
+            .iter()
+            .find(|name| RUNS_ITS_ARGUMENTS.contains(&name.as_str()) || name.starts_with("eval::"))
+        {
+            return Err(format!(
+                "`{name}` is not allowed for a module whose allow_functions is not \"*\": it runs \
+                 code (text given to it, or code stored in the database) whose functions cannot \
+                 be checked before the run"
+            ));
+        }
+        if let Some(what) = self.opaque.iter().next() {
+            return Err(format!(
+                "{what} is not allowed for a module whose allow_functions is not \"*\": the \
+                 functions it would run cannot be checked against the grant before the run"
+            ));
+        }
         if let Some(method) = self.methods.iter().next() {
             return Err(format!(
                 "method syntax (`.{method}()`) is not allowed for a module whose allow_functions \
@@ -179,9 +225,9 @@ impl Visitor for Calls {
             Function::Custom(name) => {
                 self.custom.insert(name.clone());
             }
+            // SurrealDB checks a model by its name alone.
             Function::Model(model) => {
-                self.named
-                    .insert(format!("ml::{}<{}>", model.name, model.version));
+                self.named.insert(format!("ml::{}", model.name));
             }
             Function::Module(module, sub) => {
                 let name = match sub {
@@ -216,6 +262,71 @@ impl Visitor for Calls {
             self.methods.insert(name.to_string());
         }
         part.visit(self)
+    }
+
+    fn visit_expr(&mut self, expr: &Expr) -> Result<(), Infallible> {
+        match expr {
+            Expr::Postfix {
+                op: PostfixOperator::MethodCall(name, _),
+                ..
+            } => {
+                self.methods.insert(name.clone());
+            }
+            // A closure literal's body is walked; anything else called
+            // (`$param()`) runs a body that is not in the query.
+            Expr::Postfix {
+                expr: target,
+                op: PostfixOperator::Call(_),
+            } if !matches!(&**target, Expr::Closure(_)) => {
+                self.opaque
+                    .insert("calling a closure held in a value (`$f()`)");
+            }
+            // ALTER keeps code (a function's new body, an API's actions)
+            // that the walk does not reach.
+            Expr::Alter(alter) if !matches!(**alter, AlterStatement::Table(_)) => {
+                self.opaque.insert("ALTER (other than ALTER TABLE)");
+            }
+            Expr::Define(define) => match &**define {
+                DefineStatement::Api(_) => {
+                    self.opaque.insert("DEFINE API");
+                }
+                DefineStatement::Module(_) => {
+                    self.opaque.insert("DEFINE MODULE");
+                }
+                DefineStatement::Analyzer(analyzer) if analyzer.function.is_some() => {
+                    self.opaque.insert("DEFINE ANALYZER with a FUNCTION");
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        expr.visit(self)
+    }
+
+    // The visitor leaves out START and TIMEOUT, which take any expression.
+    fn visit_select(&mut self, select: &SelectStatement) -> Result<(), Infallible> {
+        if let Some(start) = &select.start {
+            self.visit_expr(&start.0)?;
+        }
+        self.visit_expr(&select.timeout)?;
+        select.visit(self)
+    }
+
+    fn visit_update(&mut self, update: &UpdateStatement) -> Result<(), Infallible> {
+        self.visit_expr(&update.timeout)?;
+        update.visit(self)
+    }
+
+    fn visit_upsert(&mut self, upsert: &UpsertStatement) -> Result<(), Infallible> {
+        self.visit_expr(&upsert.timeout)?;
+        upsert.visit(self)
+    }
+
+    // Another database's functions are not the ones read to check the
+    // custom functions a query calls.
+    fn visit_use(&mut self, _: &UseStatement) -> Result<(), Infallible> {
+        self.opaque.insert("USE");
+        Ok(())
     }
 }
 
@@ -280,6 +391,59 @@ mod tests {
         let found = calls("RETURN 'abc'.len()");
         assert!(found.judge(&grant(&["string::*"])).is_err());
         assert_eq!(found.judge(&FunctionTargets::All), Ok(()));
+    }
+
+    #[test]
+    fn functions_in_start_and_timeout_clauses_are_found() {
+        for query in [
+            "SELECT * FROM t START crypto::md5('x')",
+            "SELECT * FROM t TIMEOUT crypto::md5('x')",
+            "UPDATE t SET a = 1 TIMEOUT crypto::md5('x')",
+            "UPSERT t SET a = 1 TIMEOUT crypto::md5('x')",
+        ] {
+            let found = calls(query);
+            assert_eq!(
+                found.judge(&grant(&["string::*"])),
+                Err("Function 'crypto::md5' is not allowed to be executed".to_owned()),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn code_the_walk_cannot_see_is_refused_under_a_narrow_grant() {
+        let narrow = grant(&["string::*", "type::*", "eval::*", "fn::*"]);
+        for (query, refused) in [
+            (
+                "ALTER FUNCTION fn::f($x: int) { RETURN crypto::md5('x') }",
+                "ALTER",
+            ),
+            ("USE DB other; RETURN fn::f()", "USE"),
+            (
+                "DEFINE ANALYZER a FUNCTION fn::f TOKENIZERS blank",
+                "DEFINE ANALYZER",
+            ),
+            ("LET $f = |$x| $x; RETURN $f(1)", "closure held in a value"),
+            (
+                "RETURN type::field('a[WHERE crypto::md5(b)]')",
+                "type::field",
+            ),
+            ("RETURN (1).len()", "method syntax"),
+        ] {
+            let found = calls(query);
+            let error = found.judge(&narrow).unwrap_err();
+            assert!(error.contains(refused), "{query}: {error}");
+            assert_eq!(found.judge(&FunctionTargets::All), Ok(()), "{query}");
+        }
+        // A closure written in the query is walked, not refused.
+        let literal = calls("RETURN array::map([1], |$x| string::len('a'))");
+        assert_eq!(literal.judge(&grant(&["string::*", "array::*"])), Ok(()));
+    }
+
+    #[test]
+    fn a_model_is_checked_by_its_name_as_surrealdb_checks_it() {
+        let found = calls("RETURN ml::classifier<1.0.0>([1, 2])");
+        assert_eq!(found.judge(&grant(&["ml::classifier"])), Ok(()));
     }
 
     #[test]

@@ -172,7 +172,14 @@ fn a_shared_budget_asks_its_reclaimer_before_it_refuses() {
     assert!(busy.memory_growing(0, 4 * PAGE, None).unwrap());
     assert_eq!(asked.load(Ordering::SeqCst), 1);
     assert_eq!(budget.held(), 4 * PAGE as u64);
-    // Nothing left to reclaim: refused after asking once more.
+    // A grow that could not fit even were this instance alone is refused
+    // without asking: emptying every pool for it would be for nothing.
     assert!(!busy.memory_growing(4 * PAGE, 9 * PAGE, None).unwrap());
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    // One that would fit alone, but not beside another busy instance, asks;
+    // nothing is left to reclaim, so it is refused.
+    let mut other = limiter(100 * PAGE).sharing(Arc::clone(&budget));
+    assert!(other.memory_growing(0, 2 * PAGE, None).unwrap());
+    assert!(!busy.memory_growing(4 * PAGE, 7 * PAGE, None).unwrap());
     assert_eq!(asked.load(Ordering::SeqCst), 2);
 }

@@ -68,6 +68,19 @@ async fn past_the_instance_budget_a_call_fails_fast_and_idle_instances_give_way(
         (usage.instances, usage.reclaimed, usage.refusals),
         (2, 1, 1)
     );
+    // The counters still add up: every instance created is discarded,
+    // retired (reclaimed ones among them), idle or leased.
+    for (module, leased) in [(&demo, 1), (&other, 0)] {
+        let stats = module.stats();
+        assert_eq!(
+            stats.instances_created,
+            stats.instances_discarded
+                + stats.instances_retired
+                + module.idle_instances() as u64
+                + leased,
+            "{stats:?}"
+        );
+    }
 
     // Every instance is accounted for once the modules are gone.
     drop(held);
@@ -132,7 +145,8 @@ async fn past_the_instance_budget_a_call_waits_until_an_instance_comes_back() {
     assert_eq!(answer, int(42));
     assert_eq!(demo.idle_instances(), 0);
     assert_eq!(demo.stats().instances_reclaimed, 1);
-    assert_eq!(runtime.budget_usage().instances, 1);
+    let usage = runtime.budget_usage();
+    assert_eq!((usage.instances, usage.reclaimed), (1, 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
