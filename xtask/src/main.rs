@@ -117,12 +117,32 @@ fn test(root: &Path) -> Result<()> {
     step(root, "format check", &["fmt", "--all", "--check"])?;
     step(root, "clippy", CLIPPY)?;
     step(root, "tests", &["test", "--workspace", "--locked"])?;
+    // Other projects reuse the library crates one by one: each must package
+    // (metadata, README, license, versioned dependencies). Not verified by
+    // building the packages again here: that is a second cold build of
+    // wasmtime and SurrealDB; `cargo package -p CRATE` verifies one.
+    step(root, "package", PACKAGE)?;
     // SurrealDB 3.3.5 on surli through the compatibility crate: a
     // workspace of its own (see compat/Cargo.toml for why).
     surrealdb::test(root)?;
     println!("xtask: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
+
+/// Packages every library crate of the workspace (all but the CLI, xtask
+/// and the benches), without building the packages again.
+const PACKAGE: &[&str] = &[
+    "package",
+    "--workspace",
+    "--exclude",
+    "surli-cli",
+    "--exclude",
+    "xtask",
+    "--exclude",
+    "surli-benches",
+    "--no-verify",
+    "--allow-dirty",
+];
 
 /// Clippy over a whole workspace, every target, warnings denied.
 const CLIPPY: &[&str] = &[
