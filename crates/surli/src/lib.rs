@@ -26,6 +26,36 @@
 //! leaves out: [`config`], [`package`], [`kv`], [`net`]. wasmtime itself is
 //! not part of this API: its version can change under surli without
 //! changing surli's.
+//!
+//! Options, limits and statistics are `#[non_exhaustive]`, so fields can be
+//! added without breaking an embedder: build them from their defaults with
+//! the `with_*` methods rather than as struct literals.
+//!
+//! ```
+//! use std::time::Duration;
+//! use surli::{RuntimeBudget, RuntimeOptions, ServerLimits};
+//!
+//! let options = RuntimeOptions::default()
+//!     .with_server(ServerLimits::default().with_max_execution_time(Some(Duration::from_secs(2))))
+//!     .with_budget(RuntimeBudget::default().with_max_instances(64));
+//! assert_eq!(options.budget.max_instances, Some(64));
+//! ```
+//!
+//! ```compile_fail
+//! // A struct literal would break when a field is added: refused.
+//! let options = surli::RuntimeOptions { strict_exports: true, ..Default::default() };
+//! ```
+//!
+//! wasmtime is not part of this API; the engine and host layers, whose own
+//! APIs name wasmtime's types, are not re-exported:
+//!
+//! ```compile_fail
+//! use surli::engine::wasmtime::Engine;
+//! ```
+//!
+//! ```compile_fail
+//! use surli::host::HostState;
+//! ```
 #![deny(missing_docs)]
 
 pub use surli_config as config;
