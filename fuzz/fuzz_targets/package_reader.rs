@@ -14,18 +14,15 @@ const MIB: u64 = 1024 * 1024;
 /// stumbles on costs milliseconds rather than seconds: the guards under test
 /// are the same comparisons whatever the numbers.
 fn options() -> ReadOptions {
-    ReadOptions {
-        limits: PackageLimits {
-            max_total_bytes: 8 * MIB,
-            max_entries: 512,
-            max_wasm_bytes: 2 * MIB,
-            max_fs_bytes: 2 * MIB,
-            max_fs_entry_bytes: MIB,
-            ..PackageLimits::default()
-        },
-        temp_prefix: "surli_fuzz_".to_owned(),
-        ..ReadOptions::default()
-    }
+    let limits = PackageLimits::default()
+        .with_max_total_bytes(8 * MIB)
+        .with_max_entries(512)
+        .with_max_wasm_bytes(2 * MIB)
+        .with_max_fs_bytes(2 * MIB)
+        .with_max_fs_entry_bytes(MIB);
+    ReadOptions::default()
+        .with_limits(limits)
+        .with_temp_prefix("surli_fuzz_".to_owned())
 }
 
 fuzz_target!(|data: &[u8]| {

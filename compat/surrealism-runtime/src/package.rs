@@ -96,20 +96,20 @@ impl Default for UnpackOptions<'_> {
 impl UnpackOptions<'_> {
     fn to_surli(&self) -> ReadOptions {
         let defaults = PackageLimits::default();
-        ReadOptions {
-            limits: PackageLimits {
-                max_fs_bytes: self.max_fs_bytes,
-                // One file can be as large as all of them together.
-                max_fs_entry_bytes: self.max_fs_bytes,
-                max_total_bytes: defaults
+        let limits = defaults
+            .with_max_fs_bytes(self.max_fs_bytes)
+            // One file can be as large as all of them together.
+            .with_max_fs_entry_bytes(self.max_fs_bytes)
+            .with_max_total_bytes(
+                defaults
                     .max_total_bytes
                     .max(self.max_fs_bytes.saturating_add(defaults.max_wasm_bytes)),
-                ..defaults
-            },
-            temp_base: self.temp_base.map(Path::to_path_buf),
-            temp_prefix: self.temp_prefix.to_owned(),
-            ..ReadOptions::default()
-        }
+            );
+        let mut options = ReadOptions::default()
+            .with_limits(limits)
+            .with_temp_prefix(self.temp_prefix.to_owned());
+        options.temp_base = self.temp_base.map(Path::to_path_buf);
+        options
     }
 }
 

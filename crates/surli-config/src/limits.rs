@@ -161,6 +161,7 @@ pub struct Limit<T> {
 /// The limits a module runs under: the merge of [`ServerLimits`] and the
 /// module's [`Capabilities`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EffectiveLimits {
     /// Most instances alive at once.
     pub pool_size: Limit<NonZeroUsize>,

@@ -19,6 +19,7 @@ const MIB: u64 = 1024 * KIB;
 /// only for a package you trust (an administrator's own build, say), never
 /// to make an untrusted upload load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PackageLimits {
     /// The size of the compressed `.surli` file itself.
     ///
@@ -126,6 +127,78 @@ pub struct PackageLimits {
     pub max_extension_bytes: u64,
 }
 
+impl PackageLimits {
+    /// These limits with `max_package_bytes` set to `max_package_bytes`.
+    #[must_use]
+    pub fn with_max_package_bytes(mut self, max_package_bytes: u64) -> Self {
+        self.max_package_bytes = max_package_bytes;
+        self
+    }
+
+    /// These limits with `max_total_bytes` set to `max_total_bytes`.
+    #[must_use]
+    pub fn with_max_total_bytes(mut self, max_total_bytes: u64) -> Self {
+        self.max_total_bytes = max_total_bytes;
+        self
+    }
+
+    /// These limits with `max_entries` set to `max_entries`.
+    #[must_use]
+    pub fn with_max_entries(mut self, max_entries: u64) -> Self {
+        self.max_entries = max_entries;
+        self
+    }
+
+    /// These limits with `max_wasm_bytes` set to `max_wasm_bytes`.
+    #[must_use]
+    pub fn with_max_wasm_bytes(mut self, max_wasm_bytes: u64) -> Self {
+        self.max_wasm_bytes = max_wasm_bytes;
+        self
+    }
+
+    /// These limits with `max_config_bytes` set to `max_config_bytes`.
+    #[must_use]
+    pub fn with_max_config_bytes(mut self, max_config_bytes: u64) -> Self {
+        self.max_config_bytes = max_config_bytes;
+        self
+    }
+
+    /// These limits with `max_exports_bytes` set to `max_exports_bytes`.
+    #[must_use]
+    pub fn with_max_exports_bytes(mut self, max_exports_bytes: u64) -> Self {
+        self.max_exports_bytes = max_exports_bytes;
+        self
+    }
+
+    /// These limits with `max_logo_bytes` set to `max_logo_bytes`.
+    #[must_use]
+    pub fn with_max_logo_bytes(mut self, max_logo_bytes: u64) -> Self {
+        self.max_logo_bytes = max_logo_bytes;
+        self
+    }
+
+    /// These limits with `max_fs_bytes` set to `max_fs_bytes`.
+    #[must_use]
+    pub fn with_max_fs_bytes(mut self, max_fs_bytes: u64) -> Self {
+        self.max_fs_bytes = max_fs_bytes;
+        self
+    }
+
+    /// These limits with `max_fs_entry_bytes` set to `max_fs_entry_bytes`.
+    #[must_use]
+    pub fn with_max_fs_entry_bytes(mut self, max_fs_entry_bytes: u64) -> Self {
+        self.max_fs_entry_bytes = max_fs_entry_bytes;
+        self
+    }
+
+    /// These limits with `max_extension_bytes` set to `max_extension_bytes`.
+    #[must_use]
+    pub fn with_max_extension_bytes(mut self, max_extension_bytes: u64) -> Self {
+        self.max_extension_bytes = max_extension_bytes;
+        self
+    }
+}
+
 impl Default for PackageLimits {
     fn default() -> Self {
         Self {
@@ -145,6 +218,7 @@ impl Default for PackageLimits {
 
 /// How to read a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadOptions {
     /// The caps the package is held to.
     pub limits: PackageLimits,
@@ -161,6 +235,36 @@ pub struct ReadOptions {
     ///
     /// Default: `SURREAL_MODFS_local_`, the original runtime's.
     pub temp_prefix: String,
+}
+
+impl ReadOptions {
+    /// These options with the package limits set to `limits`.
+    #[must_use]
+    pub fn with_limits(mut self, limits: PackageLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// These options with `strict_config` set to `strict_config`.
+    #[must_use]
+    pub fn with_strict_config(mut self, strict_config: bool) -> Self {
+        self.strict_config = strict_config;
+        self
+    }
+
+    /// These options with the temporary directory prefix set to `temp_prefix`.
+    #[must_use]
+    pub fn with_temp_prefix(mut self, temp_prefix: String) -> Self {
+        self.temp_prefix = temp_prefix;
+        self
+    }
+
+    /// These options with temporary directories made under `base`.
+    #[must_use]
+    pub fn with_temp_base(mut self, base: impl Into<PathBuf>) -> Self {
+        self.temp_base = Some(base.into());
+        self
+    }
 }
 
 impl ReadOptions {

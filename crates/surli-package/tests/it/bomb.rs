@@ -5,7 +5,7 @@
 //! zeros compressed once and repeated. The tests assert on how many bytes
 //! the reader pulled before it stopped, never on time or memory.
 
-use surli_package::{Package, PackageError, PackageLimits, ReadOptions, read_exports_only};
+use surli_package::{Package, PackageError, PackageLimits, read_exports_only};
 
 use crate::support::{MIB, RawTar, header, is_empty, options};
 
@@ -78,15 +78,12 @@ fn zstd_bomb_through_fs_is_refused_within_cap() {
     let bytes = bomb(valid_prelude(), "surrealism/fs/bomb/", 32, 32);
     let base = tempfile::tempdir().unwrap();
     let cap = 48 * MIB as u64;
-    let options = ReadOptions {
-        limits: PackageLimits {
-            max_total_bytes: cap,
-            max_fs_bytes: u64::MAX,
-            max_fs_entry_bytes: u64::MAX,
-            ..PackageLimits::default()
-        },
-        ..options(&base)
-    };
+    let options = options(&base).with_limits(
+        PackageLimits::default()
+            .with_max_total_bytes(cap)
+            .with_max_fs_bytes(u64::MAX)
+            .with_max_fs_entry_bytes(u64::MAX),
+    );
     let error = Package::from_bytes(&bytes, &options).unwrap_err();
     assert_stopped_at_cap(&error, cap);
     assert!(is_empty(base.path()), "the extraction directory is removed");

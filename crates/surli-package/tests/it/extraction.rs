@@ -213,11 +213,9 @@ fn unusable_temp_base_falls_back_with_a_warning() {
     let holder = tempfile::tempdir().unwrap();
     let not_a_dir = holder.path().join("file");
     std::fs::write(&not_a_dir, b"").unwrap();
-    let options = ReadOptions {
-        temp_base: Some(not_a_dir.clone()),
-        temp_prefix: "surli-package-test-".to_owned(),
-        ..ReadOptions::default()
-    };
+    let options = ReadOptions::default()
+        .with_temp_base(not_a_dir.clone())
+        .with_temp_prefix("surli-package-test-".to_owned());
     let package = Package::from_bytes(&nested().package(), &options).unwrap();
     assert!(matches!(
         package.warnings(),
@@ -232,10 +230,7 @@ fn unusable_temp_base_falls_back_with_a_warning() {
 #[test]
 fn temp_prefix_names_the_extraction_dir() {
     let base = tempfile::tempdir().unwrap();
-    let options = ReadOptions {
-        temp_prefix: "mine_".to_owned(),
-        ..options(&base)
-    };
+    let options = options(&base).with_temp_prefix("mine_".to_owned());
     let package = Package::from_bytes(&nested().package(), &options).unwrap();
     let top = std::fs::read_dir(base.path())
         .unwrap()

@@ -16,10 +16,7 @@ fn base() -> TempDir {
 }
 
 fn limited(base: &TempDir, limits: PackageLimits) -> ReadOptions {
-    ReadOptions {
-        limits,
-        ..options(base)
-    }
+    options(base).with_limits(limits)
 }
 
 /// Reads `bytes` both ways and returns the full read's error; the exports-only
@@ -40,10 +37,7 @@ fn dotdot_path_is_refused_and_nothing_escapes() {
     let outer = base();
     let temp_base = outer.path().join("base");
     std::fs::create_dir(&temp_base).unwrap();
-    let options = ReadOptions {
-        temp_base: Some(temp_base.clone()),
-        ..ReadOptions::default()
-    };
+    let options = ReadOptions::default().with_temp_base(temp_base.clone());
     for evil in [
         "surrealism/fs/../../escape.txt",
         "surrealism/fs/../../../escape.txt",
@@ -236,10 +230,7 @@ fn skipped_entries_count_against_the_entry_cap() {
         .file("junk/2", b"")
         .file("junk/3", b"")
         .package();
-    let limits = |max_entries| PackageLimits {
-        max_entries,
-        ..PackageLimits::default()
-    };
+    let limits = |max_entries| PackageLimits::default().with_max_entries(max_entries);
     assert!(Package::from_bytes(&bytes, &limited(&base, limits(6))).is_ok());
     let error = refused(&bytes, &limited(&base, limits(5)));
     assert!(
@@ -257,10 +248,7 @@ fn skipped_entries_count_against_the_total_cap() {
     assert!(read(&bytes, &base).is_ok());
     let options = limited(
         &base,
-        PackageLimits {
-            max_total_bytes: 512 * 1024,
-            ..PackageLimits::default()
-        },
+        PackageLimits::default().with_max_total_bytes(512 * 1024),
     );
     let error = refused(&bytes, &options);
     assert!(
@@ -277,13 +265,7 @@ fn too_many_entries_is_refused() {
         tar = tar.file(&format!("surrealism/fs/{i}.txt"), b"x");
     }
     let bytes = tar.package();
-    let options = limited(
-        &base,
-        PackageLimits {
-            max_entries: 10,
-            ..PackageLimits::default()
-        },
-    );
+    let options = limited(&base, PackageLimits::default().with_max_entries(10));
     let error = refused(&bytes, &options);
     assert!(
         matches!(error, PackageError::TooManyEntries { limit: 10 }),
@@ -389,13 +371,7 @@ fn garbage_is_refused() {
 fn mod_wasm_over_its_cap_is_refused_from_the_header() {
     let base = base();
     let bytes = RawTar::valid().package();
-    let options = limited(
-        &base,
-        PackageLimits {
-            max_wasm_bytes: 8,
-            ..PackageLimits::default()
-        },
-    );
+    let options = limited(&base, PackageLimits::default().with_max_wasm_bytes(8));
     let error = refused(&bytes, &options);
     assert!(
         matches!(&error, PackageError::EntryTooLarge { path, size: 12, limit: 8, cap: "max_wasm_bytes" }
@@ -413,10 +389,7 @@ fn fs_file_over_its_cap_is_refused() {
         .package();
     let options = limited(
         &base,
-        PackageLimits {
-            max_fs_entry_bytes: 1024,
-            ..PackageLimits::default()
-        },
+        PackageLimits::default().with_max_fs_entry_bytes(1024),
     );
     let error = refused(&bytes, &options);
     assert!(
@@ -457,10 +430,7 @@ fn oversized_long_name_header_is_refused() {
         .package();
     let options = limited(
         &base,
-        PackageLimits {
-            max_extension_bytes: 1024,
-            ..PackageLimits::default()
-        },
+        PackageLimits::default().with_max_extension_bytes(1024),
     );
     let error = refused(&bytes, &options);
     assert!(
@@ -483,13 +453,7 @@ fn fs_total_over_its_cap_is_refused() {
         .file("surrealism/fs/b", &[1; 400])
         .file("surrealism/fs/c", &[1; 400])
         .package();
-    let options = limited(
-        &base,
-        PackageLimits {
-            max_fs_bytes: 1000,
-            ..PackageLimits::default()
-        },
-    );
+    let options = limited(&base, PackageLimits::default().with_max_fs_bytes(1000));
     let error = refused(&bytes, &options);
     assert!(
         matches!(&error, PackageError::FsTooLarge { path, total: 1200, limit: 1000 }
@@ -548,12 +512,9 @@ fn package_over_its_cap_is_refused() {
     let path = base.path().join("demo.surli");
     std::fs::write(&path, &bytes).unwrap();
     let size = bytes.len() as u64;
-    let options = |max_package_bytes| ReadOptions {
-        limits: PackageLimits {
-            max_package_bytes,
-            ..PackageLimits::default()
-        },
-        ..ReadOptions::default()
+    let options = |max_package_bytes| {
+        ReadOptions::default()
+            .with_limits(PackageLimits::default().with_max_package_bytes(max_package_bytes))
     };
     assert!(Package::read_file(&path, &options(size)).is_ok());
     assert!(read_exports_only(&bytes[..], &options(size)).is_ok());
@@ -611,10 +572,7 @@ fn unknown_config_keys_warn_unless_strict() {
         .package();
     let package = read(&bytes, &base).unwrap();
     assert_eq!(package.config_warnings().len(), 1);
-    let strict = ReadOptions {
-        strict_config: true,
-        ..options(&base)
-    };
+    let strict = options(&base).with_strict_config(true);
     let error = refused(&bytes, &strict);
     assert!(matches!(error, PackageError::Config(_)), "{error:?}");
 }

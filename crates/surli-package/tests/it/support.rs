@@ -110,10 +110,7 @@ impl RawTar {
 
 /// Options that extract under `base`, a directory the test owns.
 pub(crate) fn options(base: &TempDir) -> ReadOptions {
-    ReadOptions {
-        temp_base: Some(base.path().to_path_buf()),
-        ..ReadOptions::default()
-    }
+    ReadOptions::default().with_temp_base(base.path().to_path_buf())
 }
 
 pub(crate) fn read(bytes: &[u8], base: &TempDir) -> Result<Package, PackageError> {

@@ -406,23 +406,18 @@ fn every_limit_the_writer_meets_the_reader_accepts() {
     let inputs = inputs();
     let bytes = writer(&inputs).to_bytes().unwrap();
     let tar_len = zstd::decode_all(&bytes[..]).unwrap().len() as u64;
-    let tight = PackageLimits {
-        max_package_bytes: bytes.len() as u64,
-        max_total_bytes: tar_len,
-        max_entries: 14,
-        max_wasm_bytes: inputs.wasm.len() as u64,
-        max_logo_bytes: inputs.logo.len() as u64,
-        max_fs_bytes: 3000 + 8 + 1 + 4,
-        max_fs_entry_bytes: 3000,
-        ..PackageLimits::default()
-    };
+    let tight = PackageLimits::default()
+        .with_max_package_bytes(bytes.len() as u64)
+        .with_max_total_bytes(tar_len)
+        .with_max_entries(14)
+        .with_max_wasm_bytes(inputs.wasm.len() as u64)
+        .with_max_logo_bytes(inputs.logo.len() as u64)
+        .with_max_fs_bytes(3000 + 8 + 1 + 4)
+        .with_max_fs_entry_bytes(3000);
     let again = writer(&inputs).limits(tight).to_bytes().unwrap();
     assert_eq!(again, bytes);
     let base = tempfile::tempdir().unwrap();
-    let options = surli_package::ReadOptions {
-        limits: tight,
-        ..crate::support::options(&base)
-    };
+    let options = crate::support::options(&base).with_limits(tight);
     Package::from_bytes(&bytes, &options).unwrap();
 }
 
