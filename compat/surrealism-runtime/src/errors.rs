@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use surli_engine::wasmtime;
 use surli::{CallError, LoadError};
+use surli_engine::wasmtime;
 use surrealism_types::err::SurrealismError;
 
 /// An error of this crate's own making, with 0.6.5's wording where it has

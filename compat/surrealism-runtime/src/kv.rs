@@ -90,7 +90,13 @@ impl BTreeMapStore {
     ) -> Self {
         let widen = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         Self {
-            inner: Arc::new(MemoryKvStore::new(KvLimits::default().with_max_entries(max_entries.map(widen)).with_max_value_bytes(max_value_bytes.map(widen)).with_max_bytes(max_bytes).with_max_key_bytes(MAX_KV_KEY_BYTES))),
+            inner: Arc::new(MemoryKvStore::new(
+                KvLimits::default()
+                    .with_max_entries(max_entries.map(widen))
+                    .with_max_value_bytes(max_value_bytes.map(widen))
+                    .with_max_bytes(max_bytes)
+                    .with_max_key_bytes(MAX_KV_KEY_BYTES),
+            )),
         }
     }
 

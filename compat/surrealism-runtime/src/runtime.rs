@@ -136,9 +136,11 @@ fn shared() -> SurrealismResult<&'static surli::Runtime> {
     // Each module carries its own merged limits (see `Limits`), so the
     // runtime itself sets no ceiling but one: it does not consent to
     // `strict_timeout = false`, which 0.6.5 granted to any module.
-    let server = ServerLimits::unlimited().with_max_pool_size(NonZeroUsize::MAX).with_allow_relaxed_timeout(false);
-    let runtime = surli::Runtime::new(RuntimeOptions::default().with_server(server))
-    .map_err(from_load)?;
+    let server = ServerLimits::unlimited()
+        .with_max_pool_size(NonZeroUsize::MAX)
+        .with_allow_relaxed_timeout(false);
+    let runtime =
+        surli::Runtime::new(RuntimeOptions::default().with_server(server)).map_err(from_load)?;
     // Two threads may both build one; the second is dropped unused.
     Ok(SHARED.get_or_init(|| runtime))
 }
