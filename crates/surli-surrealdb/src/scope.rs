@@ -68,6 +68,8 @@ pub(crate) async fn check<C: Connection>(
     let mut calls = Calls::default();
     calls.walk(query)?;
     let mut checked: BTreeSet<String> = BTreeSet::new();
+    // Read once, the first time a custom function is met.
+    let mut bodies: Option<Vec<(String, String)>> = None;
     loop {
         calls.judge(allowed)?;
         let pending: Vec<String> = calls
@@ -85,7 +87,10 @@ pub(crate) async fn check<C: Connection>(
                  others: too many to check against the module's allow_functions"
             ));
         }
-        let bodies = definitions(db).await?;
+        if bodies.is_none() {
+            bodies = Some(definitions(db).await?);
+        }
+        let bodies = bodies.as_deref().unwrap_or_default();
         for name in pending {
             let body = bodies
                 .iter()

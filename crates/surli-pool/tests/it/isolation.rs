@@ -11,7 +11,7 @@ use surli_pool::{
     RuntimeOptions,
 };
 
-use crate::support::{int, package, runtime, text};
+use crate::support::{assert_instances_add_up, int, package, runtime, text};
 
 async fn load_with(name: &str, isolation: Isolation) -> Module {
     runtime()
@@ -21,20 +21,6 @@ async fn load_with(name: &str, isolation: Isolation) -> Module {
         )
         .await
         .unwrap()
-}
-
-/// Every instance ever created is discarded, retired, idle, or held by one
-/// of `leased` leases.
-fn assert_instances_add_up(module: &Module, leased: u64) {
-    let stats = module.stats();
-    assert_eq!(
-        stats.instances_created,
-        stats.instances_discarded
-            + stats.instances_retired
-            + module.idle_instances() as u64
-            + leased,
-        "{stats:?}"
-    );
 }
 
 /// hostcalls' `init_value`: 42 once `init` ran in the instance, 0 before.

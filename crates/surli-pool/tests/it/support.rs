@@ -142,3 +142,17 @@ impl InvocationContext for Recorder {
         self.seen.lock().stderr.push(line.to_owned());
     }
 }
+
+/// Every instance ever created is discarded, retired, idle, or held by one
+/// of `leased` leases.
+pub(crate) fn assert_instances_add_up(module: &Module, leased: u64) {
+    let stats = module.stats();
+    assert_eq!(
+        stats.instances_created,
+        stats.instances_discarded
+            + stats.instances_retired
+            + module.idle_instances() as u64
+            + leased,
+        "{stats:?}"
+    );
+}
