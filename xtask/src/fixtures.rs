@@ -76,6 +76,7 @@ const WORKSPACES: &[Workspace] = &[
             guest("badinit", "guests/badinit"),
             guest("initloop", "guests/initloop"),
             guest("library", "guests/library"),
+            guest("http", "guests/http"),
             Guest {
                 name: "no-invoke",
                 dir: "raw/no-invoke",

@@ -138,6 +138,9 @@ impl SurrealismCapabilities {
             // surli carries its own bound (see `Limits`).
             max_kv_bytes: None,
             strict_timeout: self.strict_timeout,
+            // Nor these: 0.6.5 links no `wasi:http`, so a module written for
+            // it makes no HTTP requests, and the server's limits stand.
+            ..surli::config::Capabilities::default()
         }
     }
 

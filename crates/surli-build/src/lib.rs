@@ -227,6 +227,13 @@ fn prepare(
     let artifact = cargo::build(options, &dir, &project, &mut on_cargo_event)?;
     let mut wasm = std::fs::read(&artifact).map_err(|e| BuildError::io(&artifact, &e))?;
     check_component(&wasm, &artifact)?;
+    for warning in component_imports(&wasm)
+        .iter()
+        .filter_map(|import| surli_pool::portability_warning(import))
+    {
+        on_event(BuildEvent::Warning(warning.clone()));
+        warnings.push(warning);
+    }
     on_event(BuildEvent::CargoFinished {
         artifact,
         bytes: wasm.len(),
@@ -282,6 +289,30 @@ fn check_component(wasm: &[u8], path: &Path) -> Result<(), BuildError> {
         path: path.to_path_buf(),
         found,
     })
+}
+
+/// The names of a component's own imports (not those of the modules and
+/// components nested in it). A component that does not parse has none
+/// here; loading it reports why.
+fn component_imports(wasm: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    // Nested modules and components each end with an `End` of their own.
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(wasmparser::Payload::ComponentImportSection(reader)) if depth == 0 => {
+                names.extend(reader.into_iter().flatten().map(|i| i.name.name.to_owned()));
+            }
+            Ok(
+                wasmparser::Payload::ModuleSection { .. }
+                | wasmparser::Payload::ComponentSection { .. },
+            ) => depth += 1,
+            Ok(wasmparser::Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    names
 }
 
 /// Writes the package and reads it back; returns its path, size and hash.

@@ -106,6 +106,10 @@ struct Effective {
     max_kv_value_bytes: Option<Set>,
     max_kv_bytes: Option<Set>,
     strict_timeout: bool,
+    max_http_requests_per_call: Option<Set>,
+    max_http_concurrent_requests: Option<Set>,
+    max_http_request_bytes: Option<Set>,
+    max_http_response_bytes: Option<Set>,
 }
 
 /// One effective limit and whose it is.
@@ -188,6 +192,14 @@ impl Info {
                 max_kv_value_bytes: limits.max_kv_value_bytes.map(|l| set(l, |v| v)),
                 max_kv_bytes: limits.max_kv_bytes.map(|l| set(l, |v| v)),
                 strict_timeout: limits.strict_timeout,
+                max_http_requests_per_call: limits
+                    .max_http_requests_per_call
+                    .map(|l| set(l, |v| v)),
+                max_http_concurrent_requests: limits
+                    .max_http_concurrent_requests
+                    .map(|l| set(l, |v| v)),
+                max_http_request_bytes: limits.max_http_request_bytes.map(|l| set(l, |v| v)),
+                max_http_response_bytes: limits.max_http_response_bytes.map(|l| set(l, |v| v)),
             },
             warnings: Warnings {
                 config: strings(package.config_warnings()),
@@ -319,6 +331,30 @@ impl Info {
         limit(
             "kv store size",
             e.max_kv_bytes
+                .as_ref()
+                .map(|s| with_source(s, format_bytes(s.value))),
+        );
+        limit(
+            "http requests per call",
+            e.max_http_requests_per_call
+                .as_ref()
+                .map(|s| with_source(s, s.value.to_string())),
+        );
+        limit(
+            "http requests open",
+            e.max_http_concurrent_requests
+                .as_ref()
+                .map(|s| with_source(s, s.value.to_string())),
+        );
+        limit(
+            "http request body",
+            e.max_http_request_bytes
+                .as_ref()
+                .map(|s| with_source(s, format_bytes(s.value))),
+        );
+        limit(
+            "http response body",
+            e.max_http_response_bytes
                 .as_ref()
                 .map(|s| with_source(s, format_bytes(s.value))),
         );

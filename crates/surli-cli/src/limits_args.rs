@@ -41,6 +41,26 @@ pub(crate) struct LimitsArgs {
     /// Let modules that set `strict_timeout = false` run without timeouts
     #[arg(long)]
     allow_relaxed_timeout: bool,
+
+    /// Most outbound HTTP requests (wasi:http) one call may make, or `none`
+    /// [default: 32]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    max_http_requests: Option<Ceiling<u64>>,
+
+    /// Most outbound HTTP requests one instance may have open at once, or
+    /// `none` [default: 4]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    max_http_concurrent: Option<Ceiling<u64>>,
+
+    /// Largest outbound HTTP request body, e.g. `64KiB`, or `none`
+    /// [default: 1MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_http_request_bytes: Option<Ceiling<u64>>,
+
+    /// Largest HTTP response body a module may receive, e.g. `16MiB`, or
+    /// `none` [default: 8MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_http_response_bytes: Option<Ceiling<u64>>,
 }
 
 impl LimitsArgs {
@@ -65,6 +85,18 @@ impl LimitsArgs {
             limits.max_kv_bytes = value;
         }
         limits.allow_relaxed_timeout = self.allow_relaxed_timeout;
+        if let Some(Ceiling(value)) = self.max_http_requests {
+            limits.max_http_requests_per_call = value;
+        }
+        if let Some(Ceiling(value)) = self.max_http_concurrent {
+            limits.max_http_concurrent_requests = value;
+        }
+        if let Some(Ceiling(value)) = self.max_http_request_bytes {
+            limits.max_http_request_bytes = value;
+        }
+        if let Some(Ceiling(value)) = self.max_http_response_bytes {
+            limits.max_http_response_bytes = value;
+        }
         limits
     }
 }
@@ -257,6 +289,7 @@ mod tests {
         let bytes = |value: Option<u64>| {
             value.map_or_else(|| "none".to_owned(), |v| format_bytes(v).replace(' ', ""))
         };
+        let count = |value: Option<u64>| value.map_or_else(|| "none".to_owned(), |n| n.to_string());
         let expected = [
             bytes(limits.max_memory_bytes),
             limits
@@ -268,6 +301,10 @@ mod tests {
                 .map_or_else(|| "none".to_owned(), |n| n.to_string()),
             bytes(limits.max_kv_value_bytes),
             bytes(limits.max_kv_bytes),
+            count(limits.max_http_requests_per_call),
+            count(limits.max_http_concurrent_requests),
+            bytes(limits.max_http_request_bytes),
+            bytes(limits.max_http_response_bytes),
         ];
         for value in expected {
             let needle = format!("[default: {value}]");

@@ -45,6 +45,17 @@ pub struct ServerLimits {
     /// The original runtime grants this to any module that asks; here the
     /// server must consent. Default false.
     pub allow_relaxed_timeout: bool,
+    /// The most outbound HTTP requests (`wasi:http`) one call may make; each
+    /// redirect a guest's client follows is a request of its own. Default 32.
+    pub max_http_requests_per_call: Option<u64>,
+    /// The most outbound HTTP requests one instance may have open at once,
+    /// from sending until its response body is finished or dropped.
+    /// Default 4.
+    pub max_http_concurrent_requests: Option<u64>,
+    /// The largest request body a guest may send. Default 1 MiB.
+    pub max_http_request_bytes: Option<u64>,
+    /// The largest response body a guest may receive. Default 8 MiB.
+    pub max_http_response_bytes: Option<u64>,
 }
 
 impl ServerLimits {
@@ -90,6 +101,34 @@ impl ServerLimits {
         self
     }
 
+    /// These limits with `max_http_requests_per_call` set to `max`.
+    #[must_use]
+    pub fn with_max_http_requests_per_call(mut self, max: Option<u64>) -> Self {
+        self.max_http_requests_per_call = max;
+        self
+    }
+
+    /// These limits with `max_http_concurrent_requests` set to `max`.
+    #[must_use]
+    pub fn with_max_http_concurrent_requests(mut self, max: Option<u64>) -> Self {
+        self.max_http_concurrent_requests = max;
+        self
+    }
+
+    /// These limits with `max_http_request_bytes` set to `max`.
+    #[must_use]
+    pub fn with_max_http_request_bytes(mut self, max: Option<u64>) -> Self {
+        self.max_http_request_bytes = max;
+        self
+    }
+
+    /// These limits with `max_http_response_bytes` set to `max`.
+    #[must_use]
+    pub fn with_max_http_response_bytes(mut self, max: Option<u64>) -> Self {
+        self.max_http_response_bytes = max;
+        self
+    }
+
     /// These limits with `allow_relaxed_timeout` set to `allow_relaxed_timeout`.
     #[must_use]
     pub fn with_allow_relaxed_timeout(mut self, allow_relaxed_timeout: bool) -> Self {
@@ -118,6 +157,10 @@ impl Default for ServerLimits {
             max_kv_value_bytes: Some(1024 * 1024),
             max_kv_bytes: Some(DEFAULT_MAX_KV_BYTES),
             allow_relaxed_timeout: false,
+            max_http_requests_per_call: Some(32),
+            max_http_concurrent_requests: Some(4),
+            max_http_request_bytes: Some(1024 * 1024),
+            max_http_response_bytes: Some(8 * 1024 * 1024),
         }
     }
 }
@@ -135,6 +178,10 @@ impl ServerLimits {
             max_kv_value_bytes: None,
             max_kv_bytes: None,
             allow_relaxed_timeout: true,
+            max_http_requests_per_call: None,
+            max_http_concurrent_requests: None,
+            max_http_request_bytes: None,
+            max_http_response_bytes: None,
         }
     }
 }
@@ -178,6 +225,14 @@ pub struct EffectiveLimits {
     /// Whether timeouts are enforced. False only when the module asked for
     /// it and the server consents.
     pub strict_timeout: bool,
+    /// Most outbound HTTP requests per call.
+    pub max_http_requests_per_call: Option<Limit<u64>>,
+    /// Most outbound HTTP requests open at once per instance.
+    pub max_http_concurrent_requests: Option<Limit<u64>>,
+    /// Largest outbound HTTP request body.
+    pub max_http_request_bytes: Option<Limit<u64>>,
+    /// Largest HTTP response body a guest receives.
+    pub max_http_response_bytes: Option<Limit<u64>>,
 }
 
 /// The outcome of [`EffectiveLimits::merge`]: the limits, and what the
@@ -225,6 +280,22 @@ impl EffectiveLimits {
                 max_kv_value_bytes: smaller(server.max_kv_value_bytes, module.max_kv_value_bytes),
                 max_kv_bytes: smaller(server.max_kv_bytes, module.max_kv_bytes),
                 strict_timeout,
+                max_http_requests_per_call: smaller(
+                    server.max_http_requests_per_call,
+                    module.max_http_requests_per_call,
+                ),
+                max_http_concurrent_requests: smaller(
+                    server.max_http_concurrent_requests,
+                    module.max_http_concurrent_requests,
+                ),
+                max_http_request_bytes: smaller(
+                    server.max_http_request_bytes,
+                    module.max_http_request_bytes,
+                ),
+                max_http_response_bytes: smaller(
+                    server.max_http_response_bytes,
+                    module.max_http_response_bytes,
+                ),
             },
             warnings,
         }

@@ -197,6 +197,18 @@ pub struct Capabilities {
     /// `strict_timeout`: `false` asks to run without timeouts (on the fast
     /// engine); only honoured when the server consents.
     pub strict_timeout: bool,
+    /// `max_http_requests_per_call`: the most outbound HTTP requests one
+    /// call may make. A surli key, like the three below: the original
+    /// runtime has no outbound HTTP.
+    pub max_http_requests_per_call: Option<u64>,
+    /// `max_http_concurrent_requests`: the most outbound HTTP requests one
+    /// instance may have open at once.
+    pub max_http_concurrent_requests: Option<u64>,
+    /// `max_http_request_bytes`: the largest request body the guest sends.
+    pub max_http_request_bytes: Option<u64>,
+    /// `max_http_response_bytes`: the largest response body the guest
+    /// receives.
+    pub max_http_response_bytes: Option<u64>,
 }
 
 impl Default for Capabilities {
@@ -213,6 +225,10 @@ impl Default for Capabilities {
             max_kv_value_bytes: None,
             max_kv_bytes: None,
             strict_timeout: true,
+            max_http_requests_per_call: None,
+            max_http_concurrent_requests: None,
+            max_http_request_bytes: None,
+            max_http_response_bytes: None,
         }
     }
 }

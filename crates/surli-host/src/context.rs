@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use surli_config::{FunctionTargets, PackageMeta};
@@ -149,6 +150,7 @@ pub struct CallInfo {
     function: Option<Arc<str>>,
     kind: CallKind,
     allowed_functions: Option<Arc<FunctionTargets>>,
+    deadline: Option<Instant>,
 }
 
 impl CallInfo {
@@ -167,7 +169,22 @@ impl CallInfo {
             function,
             kind,
             allowed_functions: None,
+            deadline: None,
         }
+    }
+
+    /// This call info, saying that the call must be over by `deadline`.
+    /// Work the host does for the guest (an outbound HTTP request) ends
+    /// there too.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// When the call must be over, if it has a time limit.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// This call info, saying that the module may call `functions` (its

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use surli_config::{Capabilities, PackageMeta};
 use surli_kv::KvStore;
-use surli_net::NetAllowList;
+use surli_net::{NetAllowList, Resolver, SystemResolver};
+
+use crate::http::{HttpCounters, HttpCounts, HttpLimits};
 
 /// Everything the host functions and the WASI context of one module need,
 /// shared by all of its instances (hold it in an `Arc`).
@@ -46,6 +48,20 @@ pub struct ModuleEnv {
     fs_root: Option<PathBuf>,
     stdio: StdioLimits,
     max_answer_bytes: usize,
+    http: HttpLimits,
+    resolver: SharedResolver,
+    http_counters: Arc<HttpCounters>,
+}
+
+/// The resolver of outbound HTTP host names; a type of its own only to be
+/// printed in `ModuleEnv`'s `Debug`.
+#[derive(Clone)]
+struct SharedResolver(Arc<dyn Resolver>);
+
+impl std::fmt::Debug for SharedResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
 }
 
 /// The default for [`ModuleEnv::max_answer_bytes`]: 64 MiB, the pool's
@@ -68,6 +84,9 @@ impl ModuleEnv {
             fs_root: None,
             stdio: StdioLimits::default(),
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            http: HttpLimits::default(),
+            resolver: SharedResolver(Arc::new(SystemResolver)),
+            http_counters: Arc::default(),
         }
     }
 
@@ -106,6 +125,43 @@ impl ModuleEnv {
     pub fn with_stdio_limits(mut self, limits: StdioLimits) -> Self {
         self.stdio = limits;
         self
+    }
+
+    /// This environment with outbound HTTP (`wasi:http`) held to
+    /// `limits`. Without this call there are none beyond `allow_net`.
+    #[must_use]
+    pub fn with_http_limits(mut self, limits: HttpLimits) -> Self {
+        self.http = limits;
+        self
+    }
+
+    /// This environment resolving the host names of outbound HTTP requests
+    /// through `resolver` (by default the system's). Use the resolver the
+    /// module's `allow_net` was resolved with.
+    #[must_use]
+    pub fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
+        self.resolver = SharedResolver(resolver);
+        self
+    }
+
+    /// The outbound HTTP limits.
+    pub fn http_limits(&self) -> HttpLimits {
+        self.http
+    }
+
+    /// The resolver of outbound HTTP host names.
+    pub fn resolver(&self) -> &dyn Resolver {
+        self.resolver.0.as_ref()
+    }
+
+    /// What the module's guests did over outbound HTTP so far, across every
+    /// instance sharing this environment.
+    pub fn http_counts(&self) -> HttpCounts {
+        self.http_counters.snapshot()
+    }
+
+    pub(crate) fn http_counters(&self) -> &Arc<HttpCounters> {
+        &self.http_counters
     }
 
     /// The module's identity.

@@ -158,6 +158,7 @@ mod env;
 mod error;
 mod exports;
 mod host_fns;
+mod http;
 mod limiter;
 mod linker;
 mod net;
@@ -187,6 +188,7 @@ pub use context::{CallInfo, CallKind, ContextError, InvocationContext, NullConte
 pub use env::{ModuleEnv, StdioLimits};
 pub use error::HostError;
 pub use exports::{GuestExports, InvokeAnswer, PluginExport, PluginExports};
+pub use http::{HttpCounts, HttpLimits};
 pub use limiter::{Exhaustion, MemoryBudget, MemoryLimiter, MemoryLimits, Resource};
 pub use linker::build_linker;
 pub use net::socket_allowed;

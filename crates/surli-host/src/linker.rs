@@ -7,7 +7,9 @@ use crate::bindings::surrealism::plugin::host;
 use crate::{HostError, HostState};
 
 /// A linker with everything a Surrealism guest may import: all of WASI 0.2
-/// (async) and `surrealism:plugin/host`.
+/// (async), `wasi:http` 0.2 for outbound requests (`types` and
+/// `outgoing-handler`; surli's extension, see `http`), and
+/// `surrealism:plugin/host`.
 ///
 /// Build it once per engine and share it; instantiate with
 /// `instantiate_pre` once per component. WASI is defined at the version
@@ -26,6 +28,11 @@ pub fn build_linker(engine: &Engine) -> Result<Linker<HostState>, HostError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|error| HostError::Linker {
         message: format!("wasi: {error:#}"),
+    })?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|error| {
+        HostError::Linker {
+            message: format!("wasi:http: {error:#}"),
+        }
     })?;
     host::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state).map_err(
         |error| HostError::Linker {

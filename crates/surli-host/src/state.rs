@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::call::{ActiveCall, CallOutput, CallSlot};
+use crate::http::HttpHooks;
 use crate::stdio::{GuestOutput, StdioChannel};
 use crate::wasi::build_wasi;
 use crate::{CallInfo, HostError, InvocationContext, MemoryLimiter, ModuleEnv};
@@ -38,6 +40,8 @@ pub struct HostState {
     stdout: GuestOutput,
     stderr: GuestOutput,
     limiter: MemoryLimiter,
+    http: HttpHooks,
+    http_ctx: WasiHttpCtx,
 }
 
 impl HostState {
@@ -54,8 +58,11 @@ impl HostState {
         let stdout = GuestOutput::new(StdioChannel::Stdout, slot.clone(), cap);
         let stderr = GuestOutput::new(StdioChannel::Stderr, slot.clone(), cap);
         let wasi = build_wasi(&env, stdout.clone(), stderr.clone())?;
+        let http = HttpHooks::new(Arc::clone(&env));
         Ok(Self {
             wasi,
+            http,
+            http_ctx: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             env,
             call,
@@ -94,6 +101,9 @@ impl HostState {
         self.stderr.flush_to(&self.call);
         let ended = self.call.output.report();
         self.slot.replace(Arc::clone(&next));
+        // Requests the ending call left open fail from now on; the next
+        // call's requests end at its deadline.
+        self.http.begin_call(next.info.deadline());
         self.call = next;
         ended
     }
@@ -142,6 +152,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.http,
+            table: &mut self.table,
+            ctx: &mut self.http_ctx,
         }
     }
 }

@@ -143,11 +143,13 @@
 
 #![deny(missing_docs)]
 
+mod destination;
 mod entry;
 mod error;
 mod resolve;
 mod rule;
 
+pub use destination::{NamedHost, Refusal};
 pub use entry::{NetEntry, parse_entries, parse_entry};
 pub use error::NetError;
 pub use resolve::{Resolver, SystemResolver};

@@ -90,6 +90,7 @@ impl NetAllowList {
             let ips = lookup(resolver, entry, name, *port)
                 .await
                 .map_err(|error| error.in_list(index))?;
+            list.add_name(name.clone(), *port);
             list.extend(ips.into_iter().map(|ip| match port {
                 Some(port) => NetRule::AddressPort(ip, *port),
                 None => NetRule::Network(IpNet::from(ip)),

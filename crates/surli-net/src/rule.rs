@@ -48,6 +48,7 @@ impl fmt::Display for NetRule {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetAllowList {
     rules: Vec<NetRule>,
+    pub(crate) names: Vec<crate::destination::NamedHost>,
 }
 
 impl NetAllowList {

@@ -252,6 +252,12 @@ impl Instance {
         info: CallInfo,
         limit: Option<CallLimit>,
     ) {
+        // Host work for the guest (an outbound HTTP request) ends with the
+        // call's own time; a limit too far off to be an instant is none.
+        let info = match limit.and_then(|l| Instant::now().checked_add(l.limit)) {
+            Some(deadline) => info.with_deadline(deadline),
+            None => info,
+        };
         let state = self.store.data_mut();
         state.set_call(ctx, info);
         state.limiter_mut().reset();

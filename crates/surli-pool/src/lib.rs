@@ -30,6 +30,7 @@ mod error;
 mod instance;
 mod lease;
 mod module;
+mod portability;
 mod runtime;
 mod stats;
 
@@ -38,6 +39,7 @@ pub use describe::{FunctionSignature, exports_manifest};
 pub use error::{BudgetResource, CallError, CallPhase, LoadError, TimeoutLimit, TimeoutWatch};
 pub use lease::Lease;
 pub use module::{Isolation, Module, ModuleOptions};
+pub use portability::portability_warning;
 pub use runtime::{Runtime, RuntimeOptions};
 pub use stats::ModuleStats;
 pub use surli_engine::{Allocation, ArtifactCache, ArtifactSource, CacheStats, PoolingLimits};

@@ -279,6 +279,12 @@ impl Module {
             time: started.elapsed(),
         };
         let component = cached.component;
+        warnings.extend(
+            component
+                .component_type()
+                .imports(set.linker.engine())
+                .filter_map(|(name, _)| crate::portability_warning(name)),
+        );
         let exports = PluginExports::resolve(&component).map_err(|error| LoadError::Host {
             module: id.clone(),
             error,
@@ -298,7 +304,9 @@ impl Module {
         )
         .with_net(Arc::new(net))
         .with_stdio_limits(runtime.options.stdio)
-        .with_max_answer_bytes(runtime.options.max_result_bytes);
+        .with_max_answer_bytes(runtime.options.max_result_bytes)
+        .with_http_limits(http_limits(&limits))
+        .with_resolver(Arc::clone(&runtime.options.resolver));
         if let Some(root) = package.fs_path() {
             env = env.with_fs_root(root);
         }
@@ -425,7 +433,9 @@ impl Module {
 
     /// A snapshot of the module's counters.
     pub fn stats(&self) -> ModuleStats {
-        self.inner.counters.snapshot(self.inner.artifact)
+        self.inner
+            .counters
+            .snapshot(self.inner.artifact, self.inner.env.http_counts())
     }
 
     /// How the module's instances are shared between calls.
@@ -924,6 +934,15 @@ impl surli_net::Resolver for OnThisThread<'_> {
             None => self.0.resolve(host, port).await,
         }
     }
+}
+
+/// The outbound HTTP limits of a module with effective limits `limits`.
+pub(crate) fn http_limits(limits: &surli_config::EffectiveLimits) -> surli_host::HttpLimits {
+    surli_host::HttpLimits::default()
+        .with_max_requests_per_call(limits.max_http_requests_per_call.map(|l| l.value))
+        .with_max_concurrent_requests(limits.max_http_concurrent_requests.map(|l| l.value))
+        .with_max_request_bytes(limits.max_http_request_bytes.map(|l| l.value))
+        .with_max_response_bytes(limits.max_http_response_bytes.map(|l| l.value))
 }
 
 /// The KV limits of a module with effective limits `limits`.

@@ -28,7 +28,8 @@ pub struct RuntimeOptions {
     /// Who advances the epoch of the guarded engine. `Automatic` in a real
     /// host; tests choose `Manual` to count ticks instead of waiting.
     pub epoch: EpochSource,
-    /// How host names in `allow_net` are resolved at load.
+    /// How host names are resolved: those in `allow_net` at load, and those
+    /// of guests' outbound HTTP requests when they are sent.
     pub resolver: Arc<dyn Resolver>,
     /// Refuse a module whose `exports.toml` disagrees with what the module
     /// itself reports (otherwise each disagreement is a warning).
@@ -111,7 +112,8 @@ impl RuntimeOptions {
         self
     }
 
-    /// These options with the resolver of `allow_net` host names set to `resolver`.
+    /// These options with the resolver of host names (`allow_net` at load,
+    /// outbound HTTP requests when sent) set to `resolver`.
     #[must_use]
     pub fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
         self.resolver = resolver;

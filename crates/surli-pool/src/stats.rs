@@ -127,6 +127,8 @@ pub struct ModuleStats {
     pub output_truncated_calls: u64,
     /// Bytes of guest output dropped past those limits.
     pub output_dropped_bytes: u64,
+    /// Outbound HTTP (`wasi:http`): requests, refusals and body bytes.
+    pub http: surli_host::HttpCounts,
 }
 
 /// How a module's compiled component was obtained, fixed at load.
@@ -138,7 +140,11 @@ pub(crate) struct ArtifactStats {
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self, artifact: ArtifactStats) -> ModuleStats {
+    pub(crate) fn snapshot(
+        &self,
+        artifact: ArtifactStats,
+        http: surli_host::HttpCounts,
+    ) -> ModuleStats {
         // A decrement may land in another shard than its increment (a
         // lease returned on another thread), so shards add up wrapping.
         let sum = |field: fn(&Shard) -> &AtomicU64| {
@@ -171,6 +177,7 @@ impl Counters {
             artifact_time: artifact.time,
             output_truncated_calls: sum(|s| &s.output_truncated_calls),
             output_dropped_bytes: sum(|s| &s.output_dropped_bytes),
+            http,
         }
     }
 
@@ -284,7 +291,7 @@ mod tests {
                 });
             }
         });
-        let stats = counters.snapshot(ArtifactStats::default());
+        let stats = counters.snapshot(ArtifactStats::default(), surli_host::HttpCounts::default());
         let expected = (SHARDS * 2 * 1000) as u64;
         assert_eq!((stats.calls, stats.ok), (expected, expected));
         assert_eq!(stats.checked_out, 0);
@@ -296,7 +303,7 @@ mod tests {
         // As a snapshot taken mid-move could see it: one more return than
         // checkouts in the shards it read.
         counters.checked_in();
-        let stats = counters.snapshot(ArtifactStats::default());
+        let stats = counters.snapshot(ArtifactStats::default(), surli_host::HttpCounts::default());
         assert_eq!(stats.checked_out, 0);
     }
 }

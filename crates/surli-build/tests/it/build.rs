@@ -10,7 +10,11 @@ use surli_package::{Package, ReadOptions};
 use crate::support::{fixture, fixture_target_dir, repo_root, runtime};
 
 fn demo_options(output: &Path) -> BuildOptions {
-    let mut options = BuildOptions::new(repo_root().join("fixtures/guests/demo"));
+    guest_options("demo", output)
+}
+
+fn guest_options(guest: &str, output: &Path) -> BuildOptions {
+    let mut options = BuildOptions::new(repo_root().join("fixtures/guests").join(guest));
     options.output = Some(output.to_path_buf());
     options.target_dir = Some(fixture_target_dir());
     options.locked = true;
@@ -215,4 +219,43 @@ async fn an_output_without_the_surli_extension_is_refused_and_nothing_is_written
     assert!(message.contains("demo.tar"), "{message}");
     assert!(message.contains(".surli"), "{message}");
     assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_importing_wasi_http_builds_with_a_portability_warning() {
+    let temp = tempfile::tempdir().unwrap();
+    let output = temp.path().join("http.surli");
+    let (built, events) = build_with_events(&guest_options("http", &output)).await;
+    let built = built.unwrap_or_else(|e| panic!("the http guest should build: {e}"));
+    let warned: Vec<&String> = built
+        .warnings
+        .iter()
+        .filter(|w| w.contains("will not load there"))
+        .collect();
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("`wasi:http/outgoing-handler@")),
+        "{:?}",
+        built.warnings
+    );
+    assert!(
+        warned.iter().all(|w| w.contains("`wasi:http/")),
+        "{warned:?}"
+    );
+    // Also reported as events, as they happen.
+    assert!(events.iter().any(
+        |e| matches!(e, BuildEvent::Warning(text) if text.contains("`wasi:http/outgoing-handler@"))
+    ));
+    // The demo, which imports no extension, gets no such warning.
+    let demo = temp.path().join("demo.surli");
+    let (built, _) = build_with_events(&demo_options(&demo)).await;
+    assert!(
+        !built
+            .unwrap()
+            .warnings
+            .iter()
+            .any(|w| w.contains("will not load there")),
+        "the demo imports nothing only surli provides"
+    );
 }

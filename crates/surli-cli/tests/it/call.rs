@@ -236,3 +236,44 @@ fn a_missing_function_name_is_explained() {
         .code(1)
         .stderr(contains("name the function to call"));
 }
+
+#[test]
+fn a_module_that_fetches_over_http_prints_the_answer() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        // The head, then (wstd sends a GET's empty body chunked) the last
+        // chunk: closing with unread bytes would reset the connection.
+        let mut chunked = false;
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+            chunked |= line
+                .to_ascii_lowercase()
+                .starts_with("transfer-encoding: chunked");
+            line.clear();
+        }
+        if chunked {
+            while reader.read_line(&mut line).unwrap() > 0 && line != "0\r\n" {
+                line.clear();
+            }
+            reader.read_line(&mut line).unwrap();
+        }
+        stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 14\r\nconnection: close\r\n\r\nhello from far",
+            )
+            .unwrap();
+    });
+    surli()
+        .arg("call")
+        .arg(fixture("http"))
+        .args(["get", &format!("'http://{addr}/greeting'")])
+        .assert()
+        .success()
+        .stdout("'hello from far'\n");
+    server.join().unwrap();
+}

@@ -63,3 +63,17 @@ fn a_module_without_invoke_fails_the_check() {
         .stdout(contains("error:").and(contains("`invoke`")))
         .stderr(contains("no-invoke.surli").and(contains("check failed with 1 error")));
 }
+
+#[test]
+fn a_module_importing_wasi_http_passes_with_a_portability_warning() {
+    surli()
+        .arg("check")
+        .arg(fixture("http"))
+        .assert()
+        .success()
+        .stdout(contains("http.surli: ok"))
+        .stdout(contains(
+            "warning: the module imports `wasi:http/outgoing-handler@",
+        ))
+        .stdout(contains("stock SurrealDB do not: it will not load there"));
+}

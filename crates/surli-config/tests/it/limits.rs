@@ -171,3 +171,63 @@ proptest! {
         prop_assert_eq!(limits.strict_timeout, module_strict || !relaxed_allowed);
     }
 }
+
+proptest! {
+    /// The outbound HTTP limits merge like every other: the smaller side wins.
+    #[test]
+    fn http_limits_merge_to_the_smaller_side(
+        server_req in proptest::option::of(any::<u64>()),
+        module_req in proptest::option::of(any::<u64>()),
+        server_open in proptest::option::of(any::<u64>()),
+        module_open in proptest::option::of(any::<u64>()),
+        server_out in proptest::option::of(any::<u64>()),
+        module_out in proptest::option::of(any::<u64>()),
+        server_in in proptest::option::of(any::<u64>()),
+        module_in in proptest::option::of(any::<u64>()),
+    ) {
+        let server = ServerLimits::default()
+            .with_max_http_requests_per_call(server_req)
+            .with_max_http_concurrent_requests(server_open)
+            .with_max_http_request_bytes(server_out)
+            .with_max_http_response_bytes(server_in);
+        let caps = Capabilities {
+            max_http_requests_per_call: module_req,
+            max_http_concurrent_requests: module_open,
+            max_http_request_bytes: module_out,
+            max_http_response_bytes: module_in,
+            ..Capabilities::default()
+        };
+        let limits = EffectiveLimits::merge(&server, &caps).limits;
+        check_min(limits.max_http_requests_per_call, server_req, module_req);
+        check_min(limits.max_http_concurrent_requests, server_open, module_open);
+        check_min(limits.max_http_request_bytes, server_out, module_out);
+        check_min(limits.max_http_response_bytes, server_in, module_in);
+    }
+}
+
+#[test]
+fn http_limits_are_read_from_capabilities() {
+    let parsed = surli_config::ModuleConfig::parse(
+        r#"
+[package]
+organisation = "acme"
+name = "fetch"
+version = "1.0.0"
+
+[capabilities]
+allow_net = ["api.example.com:443"]
+max_http_requests_per_call = 3
+max_http_concurrent_requests = 1
+max_http_request_bytes = 1024
+max_http_response_bytes = 65536
+"#,
+        surli_config::ParseOptions::strict(),
+    )
+    .unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let caps = parsed.config.capabilities;
+    assert_eq!(caps.max_http_requests_per_call, Some(3));
+    assert_eq!(caps.max_http_concurrent_requests, Some(1));
+    assert_eq!(caps.max_http_request_bytes, Some(1024));
+    assert_eq!(caps.max_http_response_bytes, Some(65536));
+}

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Integration tests for surli-net, in one binary so they link once.
 
+mod destination;
 mod matching;
 mod parse;
 mod refuse;

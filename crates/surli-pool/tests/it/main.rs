@@ -11,6 +11,7 @@ mod capabilities;
 mod deadlines;
 mod embedding;
 mod hostile;
+mod http;
 mod invariants;
 mod isolation;
 mod kinds;
