@@ -135,7 +135,8 @@ impl NetAllowList {
     ///   none ([`allows_name`](Self::allows_name)): a name that merely
     ///   resolves into an allowed network is refused, so that a shared
     ///   address (a CDN, a virtual host) does not open every name served
-    ///   there. The name is then resolved through `resolver`, now, and only
+    ///   there. The name is then resolved through `resolver`, now (as the
+    ///   entry writes it, the form looked up at load), and only
     ///   the addresses the rules allow are returned, in the resolver's
     ///   order: a name that has come to resolve elsewhere since the module
     ///   loaded reaches nothing new. Connect to these addresses, not to the
@@ -163,14 +164,15 @@ impl NetAllowList {
                 Err(Refusal::AddressNotAllowed { addr })
             };
         }
-        if !self.allows_name(host, port) {
+        let Some(named) = self.names.iter().find(|named| named.names(host, port)) else {
             return Err(Refusal::NameNotListed {
                 host: host.to_owned(),
                 port,
             });
-        }
+        };
+        // The name as the entry lists it, as it was looked up at load.
         let resolved = resolver
-            .resolve(host, port)
+            .resolve(&named.name, port)
             .await
             .map_err(|error| Refusal::Resolve {
                 host: host.to_owned(),
