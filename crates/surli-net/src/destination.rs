@@ -130,7 +130,8 @@ impl NetAllowList {
     /// (an IPv6 address with or without its brackets).
     ///
     /// - An **address** must be allowed by the list's rules, as a socket
-    ///   connect is.
+    ///   connect is; an IPv4-mapped IPv6 address is checked (and returned)
+    ///   as the IPv4 address it maps.
     /// - A **name** must be named by an entry as written, with this port or
     ///   none ([`allows_name`](Self::allows_name)): a name that merely
     ///   resolves into an allowed network is refused, so that a shared
@@ -157,7 +158,10 @@ impl NetAllowList {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
         if let Ok(ip) = bare.parse::<IpAddr>() {
-            let addr = SocketAddr::new(ip, port);
+            // An IPv4-mapped IPv6 address reaches the IPv4 host: check (and
+            // connect to) that, so `::ffff:10.0.0.1` is not a way past the
+            // IPv4 rules under a wide IPv6 one.
+            let addr = SocketAddr::new(ip.to_canonical(), port);
             return if self.allows(&addr) {
                 Ok(vec![addr])
             } else {
@@ -171,16 +175,17 @@ impl NetAllowList {
             });
         };
         // The name as the entry lists it, as it was looked up at load.
-        let resolved = resolver
-            .resolve(&named.name, port)
-            .await
-            .map_err(|error| Refusal::Resolve {
-                host: host.to_owned(),
-                error,
-            })?;
+        let resolved =
+            resolver
+                .resolve(&named.name, port)
+                .await
+                .map_err(|error| Refusal::Resolve {
+                    host: host.to_owned(),
+                    error,
+                })?;
         let allowed: Vec<SocketAddr> = resolved
             .iter()
-            .map(|addr| SocketAddr::new(addr.ip(), port))
+            .map(|addr| SocketAddr::new(addr.ip().to_canonical(), port))
             .filter(|addr| self.allows(addr))
             .collect();
         if allowed.is_empty() {

@@ -40,7 +40,10 @@ pub(super) struct Guarded<B> {
     seen: u64,
     counters: Arc<HttpCounters>,
     call_ended: Pin<Box<WaitForCancellationFutureOwned>>,
-    deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Option<Instant>,
+    /// The deadline's timer, made at the first poll (which runs on tokio)
+    /// rather than here (which may not).
+    timer: Option<Pin<Box<Sleep>>>,
     /// The instance's slot for an open request, given back when the body is
     /// finished or dropped.
     permit: Option<OwnedSemaphorePermit>,
@@ -65,7 +68,8 @@ impl<B> Guarded<B> {
             seen: 0,
             counters,
             call_ended: Box::pin(call_ended.cancelled_owned()),
-            deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at.into()))),
+            deadline,
+            timer: None,
             permit,
             done: false,
         }
@@ -122,10 +126,13 @@ where
         if this.call_ended.as_mut().poll(cx).is_ready() {
             return this.fail(call_ended());
         }
-        if let Some(deadline) = this.deadline.as_mut()
-            && deadline.as_mut().poll(cx).is_ready()
-        {
-            return this.fail(Error::ConnectionReadTimeout);
+        if let Some(deadline) = this.deadline {
+            let timer = this
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+            if timer.as_mut().poll(cx).is_ready() {
+                return this.fail(Error::ConnectionReadTimeout);
+            }
         }
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);

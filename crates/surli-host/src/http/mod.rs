@@ -15,12 +15,16 @@
 //!    be listed as written, and is resolved now, keeping only the allowed
 //!    addresses. The client connects to those addresses, never to the name
 //!    again, and gives TLS the name.
-//! 3. **Bounded**: a declared body over the limit is refused before sending;
-//!    a body that grows past it is cut with the limit named; everything
-//!    (look-up, connect, TLS, headers, body) ends at the call's deadline;
-//!    and when the call ends, whatever it left open (a pending response,
-//!    an unread body, the connection) fails from then on, so nothing reaches
-//!    the next call of a pooled instance.
+//! 3. **Bounded**: a declared body over its limit is refused with the limit
+//!    named (before sending, or on the response's headers); an undeclared
+//!    body is cut where it passes it (a response body with the limit named,
+//!    a request body as a protocol error, which is what wasmtime-wasi-http
+//!    makes of a failed request body); everything (look-up, connect, TLS,
+//!    headers, body) ends at the call's deadline, or after
+//!    [`NO_DEADLINE_LIMIT`] for a call without one; and when the call ends,
+//!    whatever it left open (a pending response, an unread body, the
+//!    connection, its slot among the open requests) fails or is given back
+//!    from then on, so nothing reaches the next call of a pooled instance.
 //!
 //! Refusals are HTTP errors the guest sees (`error-code`), never traps, and
 //! are counted in [`HttpCounts`]. Redirects are the guest's own business:
@@ -32,13 +36,18 @@ mod send;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::ModuleEnv;
+
+/// How long outbound HTTP work may take in a call that has no deadline of
+/// its own (a module on the fast engine, which runs without timeouts, and
+/// the describing calls at load).
+pub(crate) const NO_DEADLINE_LIMIT: Duration = Duration::from_secs(60);
 
 /// The outbound HTTP limits of one module: its effective limits, merged
 /// from the server's and the module's as every other limit is. `None` is no
@@ -143,8 +152,9 @@ impl HttpCounters {
 /// calls to send, and what it needs from the module and the current call.
 pub(crate) struct HttpHooks {
     env: Arc<ModuleEnv>,
-    /// Permits for requests open at once in this instance; `None` when
-    /// unlimited.
+    /// Permits for requests open at once in this instance, made anew for
+    /// every call (calls on one instance never overlap), so what one call
+    /// left open cannot hold the next call's slots; `None` when unlimited.
     open: Option<Arc<Semaphore>>,
     /// Cancelled when the call that owns the requests ends.
     call_ended: CancellationToken,
@@ -154,13 +164,7 @@ pub(crate) struct HttpHooks {
 
 impl HttpHooks {
     pub(crate) fn new(env: Arc<ModuleEnv>) -> Self {
-        let open = env.http_limits().max_concurrent_requests.map(|max| {
-            // A limit above what a semaphore holds is no limit in practice.
-            let permits = usize::try_from(max)
-                .unwrap_or(Semaphore::MAX_PERMITS)
-                .min(Semaphore::MAX_PERMITS);
-            Arc::new(Semaphore::new(permits))
-        });
+        let open = open_slots(env.http_limits());
         Self {
             env,
             open,
@@ -177,6 +181,7 @@ impl HttpHooks {
         self.call_ended = CancellationToken::new();
         self.deadline = deadline;
         self.requests_this_call = 0;
+        self.open = open_slots(self.env.http_limits());
     }
 
     fn refuse(&self, error: wasmtime_wasi_http::Error, why: &str) -> SendFuture {
@@ -184,6 +189,17 @@ impl HttpHooks {
         tracing::debug!(module = %crate::context::ModuleLabel(self.env.module()), why, "guest HTTP request refused");
         Box::new(std::future::ready(Err(error)))
     }
+}
+
+/// The slots for requests open at once, or `None` when unlimited.
+fn open_slots(limits: HttpLimits) -> Option<Arc<Semaphore>> {
+    limits.max_concurrent_requests.map(|max| {
+        // A limit above what a semaphore holds is no limit in practice.
+        let permits = usize::try_from(max)
+            .unwrap_or(Semaphore::MAX_PERMITS)
+            .min(Semaphore::MAX_PERMITS);
+        Arc::new(Semaphore::new(permits))
+    })
 }
 
 /// What [`WasiHttpHooks::send_request`] returns.
@@ -206,11 +222,13 @@ impl WasiHttpHooks for HttpHooks {
         let counters = Arc::clone(self.env.http_counters());
         counters.request();
         let limits = self.env.http_limits();
+        let deadline = self
+            .deadline
+            .or_else(|| Instant::now().checked_add(NO_DEADLINE_LIMIT));
         // From here on, dropping the request leaves the guest's body
         // writable (and thrown away), so a refusal reaches the guest as the
         // response's error, not as a closed body stream.
-        let request =
-            send::guard_request(request, limits, &counters, &self.call_ended, self.deadline);
+        let request = send::guard_request(request, limits, &counters, &self.call_ended, deadline);
 
         self.requests_this_call = self.requests_this_call.saturating_add(1);
         if let Some(max) = limits.max_requests_per_call
@@ -239,7 +257,7 @@ impl WasiHttpHooks for HttpHooks {
                 counters,
                 limits,
                 call_ended: self.call_ended.clone(),
-                deadline: self.deadline,
+                deadline,
                 permit,
             },
             request,

@@ -128,8 +128,21 @@ async fn exchange(
         _ => return Err(Error::HttpProtocolError),
     };
     let authority = uri.authority().ok_or(Error::HttpRequestUriInvalid)?;
+    // User information would travel in the Host header, and a port that is
+    // not a number (or past 65535) would leave the request going to the
+    // default port with another in its Host header: both are refused.
+    if authority.as_str().contains('@')
+        || (authority.port_u16().is_none() && authority.as_str() != authority.host())
+    {
+        return Err(refused(
+            &counters,
+            Error::HttpRequestUriInvalid,
+            format_args!("authority `{authority}` has user information or a bad port"),
+        ));
+    }
     let host = authority.host().to_owned();
     let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let head = request.method() == http::Method::HEAD;
 
     if let (Some(limit), Some(length)) =
         (limits.max_request_bytes, declared_length(request.headers()))
@@ -142,22 +155,21 @@ async fn exchange(
         ));
     }
 
-    let addrs = env
-        .net()
-        .destinations(&host, port, env.resolver())
+    let addrs = destinations(&env, &host, port)
         .await
-        .map_err(|refusal| {
-            let error = match &refusal {
-                Refusal::Resolve { .. } => Error::DnsError {
+        .map_err(|refusal| match &refusal {
+            // Not a refusal: the name is listed, and did not resolve.
+            Refusal::Resolve { .. } => {
+                tracing::debug!(%refusal, "guest HTTP request's host did not resolve");
+                Error::DnsError {
                     rcode: None,
                     info_code: None,
-                },
-                Refusal::AddressNotAllowed { .. } | Refusal::ResolvedOutside { .. } => {
-                    Error::DestinationIpProhibited
                 }
-                _ => Error::HttpRequestDenied,
-            };
-            refused(&counters, error, refusal)
+            }
+            Refusal::AddressNotAllowed { .. } | Refusal::ResolvedOutside { .. } => {
+                refused(&counters, Error::DestinationIpProhibited, refusal)
+            }
+            _ => refused(&counters, Error::HttpRequestDenied, refusal),
         })?;
 
     let stream = connect(&addrs).await?;
@@ -198,7 +210,12 @@ async fn exchange(
     })
     .await?;
 
-    if let (Some(limit), Some(length)) = (
+    // A HEAD's answer, a 204 and a 304 declare a length they never send.
+    let bodiless = head
+        || response.status() == http::StatusCode::NO_CONTENT
+        || response.status() == http::StatusCode::NOT_MODIFIED;
+    if let (false, Some(limit), Some(length)) = (
+        bodiless,
         limits.max_response_bytes,
         declared_length(response.headers()),
     ) && length > limit
@@ -236,6 +253,44 @@ async fn exchange(
         }
     });
     Ok((response, driver))
+}
+
+/// Look-ups of HTTP host names in flight at once, in the whole process. A
+/// look-up that outlives its call (a name server that never answers keeps
+/// the system resolver's thread for its own timeout) keeps its slot until
+/// it returns, so guests cannot fill tokio's blocking pool with them; a
+/// request that finds every slot taken waits, within its deadline.
+static LOOKUPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
+
+/// Where a request to `host` and `port` may connect ([`surli_net`]'s
+/// check), with a name looked up on a task of its own that holds one of
+/// the [`LOOKUPS`] until the resolver returns, whatever becomes of the
+/// request.
+async fn destinations(
+    env: &Arc<ModuleEnv>,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, Refusal> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::IpAddr>().is_ok() {
+        return env.net().destinations(host, port, env.resolver()).await;
+    }
+    let resolve_error = |error: std::io::Error| Refusal::Resolve {
+        host: host.to_owned(),
+        error,
+    };
+    let slot = LOOKUPS
+        .acquire()
+        .await
+        .map_err(|closed| resolve_error(std::io::Error::other(closed)))?;
+    let (env, name) = (Arc::clone(env), host.to_owned());
+    tokio::spawn(async move {
+        let result = env.net().destinations(&name, port, env.resolver()).await;
+        drop(slot);
+        result
+    })
+    .await
+    .unwrap_or_else(|failed| Err(resolve_error(std::io::Error::other(failed))))
 }
 
 /// What becomes of a request body hyper drops before its end (a GET's body

@@ -150,3 +150,25 @@ async fn names_can_be_added_by_hand_and_match_any_port_without_one() {
         vec![addr("10.1.1.1:5432")]
     );
 }
+
+#[tokio::test]
+async fn an_ipv4_mapped_address_is_checked_as_the_ipv4_host_it_reaches() {
+    let dns = Dns::default();
+    let allowed = list(&dns, &["::/0", "10.0.0.1"]).await;
+    let refused = allowed
+        .destinations("[::ffff:169.254.169.254]", 80, &dns)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "`169.254.169.254:80` is not in allow_net"
+    );
+    assert_eq!(
+        allowed
+            .destinations("[::ffff:10.0.0.1]", 80, &dns)
+            .await
+            .unwrap(),
+        vec![addr("10.0.0.1:80")]
+    );
+    assert!(allowed.destinations("[fd00::1]", 80, &dns).await.is_ok());
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use surli_config::ServerLimits;
 use surli_net::{Resolver, SystemResolver, async_trait};
-use surli_pool::{CallError, Module, Runtime, RuntimeOptions};
+use surli_pool::{CallError, Module, Runtime, RuntimeOptions, TimeoutWatch};
 use surrealdb_types::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -263,10 +263,12 @@ async fn hosts_and_ports_outside_allow_net_are_refused_before_anything_is_sent()
 
     // An address not listed; a port not listed for an address that is; a
     // name not listed (it is never looked up).
+    // An IPv4-mapped IPv6 address is the IPv4 host it reaches.
     for url in [
         format!("http://127.0.0.2:{port}/hello"),
         "http://127.0.0.4:8080/hello".to_owned(),
         format!("http://example.invalid:{port}/hello"),
+        format!("http://[::ffff:127.0.0.2]:{port}/hello"),
     ] {
         let message = guest_error(get(&module, &url).await);
         assert!(
@@ -274,9 +276,20 @@ async fn hosts_and_ports_outside_allow_net_are_refused_before_anything_is_sent()
             "{url}: {message}"
         );
     }
+    // User information would reach the server in the Host header.
+    let message = guest_error(
+        get(
+            &module,
+            &format!("http://user:secret@127.0.0.1:{port}/hello"),
+        )
+        .await,
+    );
+    assert!(message.contains("HttpRequestUriInvalid"), "{message}");
     assert_eq!(server.requests(), 0);
     let stats = module.stats().http;
-    assert_eq!((stats.requests, stats.refused), (3, 3));
+    assert_eq!((stats.requests, stats.refused), (5, 5));
+    let mapped = format!("http://[::ffff:127.0.0.1]:{port}/hello");
+    assert_eq!(get(&module, &mapped).await.unwrap(), text("hello"));
 
     // The module serves on.
     assert_eq!(
@@ -398,13 +411,17 @@ async fn a_stalled_server_is_cut_off_at_the_calls_deadline_and_the_module_serves
             Some(Duration::from_millis(300)),
         )
         .await;
-    assert!(
-        matches!(
-            stalled,
-            Err(CallError::Timeout { .. } | CallError::Guest { .. })
-        ),
-        "{stalled:?}"
-    );
+    // The request ended at the call's deadline and the guest ran again:
+    // either it answered the HTTP timeout itself, or the epoch stopped it
+    // when it resumed. Never the wall-clock guard, which fires only for a
+    // guest still blocked in the host past its time.
+    match stalled {
+        Err(CallError::Guest { message }) => {
+            assert!(message.contains("Timeout"), "{message}");
+        }
+        Err(CallError::Timeout { watch, .. }) => assert_eq!(watch, TimeoutWatch::Epoch),
+        other => panic!("expected the request cut at the deadline, got {other:?}"),
+    }
     assert_eq!(
         get(&module, &server.url("/hello")).await.unwrap(),
         text("hello")
@@ -440,4 +457,45 @@ async fn a_request_left_open_by_a_call_fails_in_the_next_one() {
         message.contains("the call that started this HTTP request has ended"),
         "{message}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_open_limit_are_refused_and_each_call_starts_with_every_slot() {
+    let server = Server::start().await;
+    let module = load_with(
+        ServerLimits::default()
+            .with_max_http_concurrent_requests(Some(2))
+            .with_max_pool_size(std::num::NonZeroUsize::MIN),
+        Dns::new(),
+    )
+    .await;
+    for _ in 0..2 {
+        let answer = module
+            .call(
+                Recorder::new(Value::None),
+                Some("burst"),
+                vec![
+                    text(&server.addr.to_string()),
+                    text("/hello"),
+                    Value::Number(surrealdb_types::Number::Int(3)),
+                ],
+            )
+            .await
+            .unwrap();
+        let Value::Array(outcomes) = answer else {
+            panic!("burst answers an array, got {answer:?}");
+        };
+        let outcomes: Vec<String> = outcomes
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(outcomes[..2], ["status 200", "status 200"], "{outcomes:?}");
+        assert!(
+            outcomes[2].contains("ConnectionLimitReached"),
+            "{outcomes:?}"
+        );
+    }
 }
