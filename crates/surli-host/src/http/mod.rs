@@ -17,9 +17,9 @@
 //!    again, and gives TLS the name.
 //! 3. **Bounded**: a declared body over its limit is refused with the limit
 //!    named (before sending, or on the response's headers); an undeclared
-//!    body is cut where it passes it (a response body with the limit named,
-//!    a request body as a protocol error, which is what wasmtime-wasi-http
-//!    makes of a failed request body); everything (look-up, connect, TLS,
+//!    body is cut where it passes it, the limit named too (for a request
+//!    body, found in hyper's error by `p2_error_from_hyper`); everything
+//!    (look-up, connect, TLS,
 //!    headers, body) ends at the call's deadline, or after
 //!    [`NO_DEADLINE_LIMIT`] for a call without one; and when the call ends,
 //!    whatever it left open (a pending response, an unread body, the
@@ -212,7 +212,46 @@ type SendFuture = Box<
         > + Send,
 >;
 
+/// The WASI error code of a guest's HTTP request.
+type ErrorCode = wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+
 impl WasiHttpHooks for HttpHooks {
+    /// hyper reports a request body surli cut at its limit as a body error
+    /// of its own; the limit is found in the chain and named to the guest.
+    /// Everything here is logged at debug level (the crate's default warns),
+    /// so a guest cannot fill an operator's log.
+    fn p2_error_from_hyper(&mut self, error: &hyper::Error) -> ErrorCode {
+        let mut cause = std::error::Error::source(error);
+        while let Some(inner) = cause {
+            if let Some(wasmtime_wasi_http::Error::HttpRequestBodySize(limit)) =
+                inner.downcast_ref::<wasmtime_wasi_http::Error>()
+            {
+                return ErrorCode::HttpRequestBodySize(*limit);
+            }
+            cause = inner.source();
+        }
+        tracing::debug!(%error, "guest HTTP request failed");
+        ErrorCode::HttpProtocolError
+    }
+
+    fn p2_error_from_connect(&mut self, error: &std::io::Error) -> ErrorCode {
+        tracing::debug!(%error, "guest HTTP request could not connect");
+        ErrorCode::ConnectionRefused
+    }
+
+    /// A certificate the roots do not vouch for (or for another name) is a
+    /// certificate error; anything else in TLS a protocol error.
+    fn p2_error_from_tls(&mut self, error: &std::io::Error) -> ErrorCode {
+        tracing::debug!(%error, "guest HTTP request failed in TLS");
+        let rustls_error = error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        match rustls_error {
+            Some(rustls::Error::InvalidCertificate(_)) => ErrorCode::TlsCertificateError,
+            _ => ErrorCode::TlsProtocolError,
+        }
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,

@@ -397,6 +397,44 @@ async fn bodies_over_their_limits_are_refused_with_the_limit_named() {
         "{message}"
     );
     assert_eq!(module.stats().http.refused, 3);
+
+    // Not declared: cut where it passes the limit, and the limit named.
+    let message = guest_error(
+        module
+            .call(
+                Recorder::new(Value::None),
+                Some("post_streamed"),
+                vec![text(&server.url("/echo")), text(&"z".repeat(101))],
+            )
+            .await,
+    );
+    assert!(
+        message.contains("HttpRequestBodySize(Some(100))"),
+        "{message}"
+    );
+    assert_eq!(module.stats().http.refused, 4);
+    let streamed = module
+        .call(
+            Recorder::new(Value::None),
+            Some("post_streamed"),
+            vec![text(&server.url("/echo")), text("short")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(streamed, text("POST short"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_to_a_server_that_speaks_no_tls_is_a_tls_error_the_guest_sees() {
+    let server = Server::start().await;
+    let module = load().await;
+    let url = format!("https://127.0.0.1:{}/hello", server.port());
+    let message = guest_error(get(&module, &url).await);
+    assert!(message.contains("TlsProtocolError"), "{message}");
+    assert_eq!(
+        get(&module, &server.url("/hello")).await.unwrap(),
+        text("hello")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
