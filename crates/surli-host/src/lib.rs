@@ -10,12 +10,15 @@
 //!
 //! # The pieces
 //!
-//! - [`build_linker`]: a `Linker<HostState>` with WASI 0.2 (async) and the
-//!   fourteen `surrealism:plugin/host` functions. One per engine.
+//! - [`build_linker`]: a `Linker<HostState>` with WASI 0.2 (async),
+//!   `wasi:http` for outbound requests, and the fourteen
+//!   `surrealism:plugin/host` functions. One per engine.
 //! - [`ModuleEnv`]: what all instances of one module share: its identity,
 //!   [`Capabilities`](surli_config::Capabilities), its own key-value store,
 //!   its resolved `allow_net` list, the directory attached read-only at `/`,
-//!   and [`StdioLimits`]. One per loaded module, in an `Arc`.
+//!   [`StdioLimits`], [`HttpLimits`] and the resolver of outbound HTTP host
+//!   names. One per loaded module, in an `Arc`; [`ModuleEnv::http_counts`]
+//!   reads what its guests did over HTTP.
 //! - [`HostState`]: the data of one instance's `Store`: WASI state, the
 //!   module's env, the call in progress and a [`MemoryLimiter`]. The host
 //!   functions are implemented on it.
@@ -135,6 +138,13 @@
 //! is empty, and no DNS (names were resolved at load). Standard output and
 //! error are delivered line by line to the current call's context, bounded
 //! by [`StdioLimits`] (see [`GuestOutput`]).
+//!
+//! `wasi:http/outgoing-handler` sends through surli's own sender: each
+//! request is checked against `allow_net` (a name only when an entry names
+//! it, looked up again and connected by address), held to [`HttpLimits`],
+//! ended at the call's deadline ([`CallInfo::deadline`]) and failed when its
+//! call ends. Refusals are the guest's HTTP errors, counted in
+//! [`HttpCounts`]. The original runtime links no `wasi:http`.
 //!
 //! # Architecture Invariant
 //!
