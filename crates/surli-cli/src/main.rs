@@ -36,6 +36,19 @@ use surli::{Package, PackageError, ReadOptions};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// Show the library's log on stderr: -v for info (and warnings), -vv
+    /// for debug (every refused HTTP request, every cache decision), -vvv
+    /// for trace. Without -v or -q, RUST_LOG decides when it is set
+    /// (e.g. `RUST_LOG=surli_host=debug`), and only errors are shown when
+    /// it is not: warnings that matter are already in each command's
+    /// own output.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Show no log at all (a failure is still reported as `surli: ...`)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +75,7 @@ enum Command {
 fn main() -> ExitCode {
     // `parse` exits by itself: 2 on a usage error, 0 for --help/--version.
     let cli = Cli::parse();
+    install_log(cli.verbose, cli.quiet);
     let outcome = match &cli.command {
         Command::Build(args) => build::run(args),
         Command::Info(args) => info::run(args),
@@ -78,6 +92,40 @@ fn main() -> ExitCode {
             eprintln!("surli: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Sends the libraries' `tracing` events to stderr, filtered by `-v`/`-q`,
+/// else by `RUST_LOG`, else errors only.
+fn install_log(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::EnvFilter;
+
+    let level = match (quiet, verbose) {
+        (true, _) => Some("off"),
+        (false, 0) => None,
+        (false, 1) => Some("info"),
+        (false, 2) => Some("debug"),
+        (false, _) => Some("trace"),
+    };
+    let filter = match level {
+        Some(level) => EnvFilter::new(level),
+        // A RUST_LOG that does not parse is reported and ignored, never a
+        // reason to fail the command.
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|error| {
+            if std::env::var_os(EnvFilter::DEFAULT_ENV).is_some() {
+                eprintln!("surli: RUST_LOG is ignored: {error}");
+            }
+            EnvFilter::new("error")
+        }),
+    };
+    let installed = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    if let Err(error) = installed {
+        eprintln!("surli: cannot show the log: {error}");
     }
 }
 

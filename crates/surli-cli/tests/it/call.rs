@@ -277,3 +277,64 @@ fn a_module_that_fetches_over_http_prints_the_answer() {
         .stdout("'hello from far'\n");
     server.join().unwrap();
 }
+
+#[test]
+fn the_log_shows_refused_http_requests_only_when_asked() {
+    let refused = "'http://127.0.0.2:9/x'";
+    let call = || {
+        let mut command = surli();
+        command.env_remove("RUST_LOG");
+        command
+    };
+    let logged = "guest HTTP request refused";
+
+    // By default only the failure itself is shown.
+    call()
+        .arg("call")
+        .arg(fixture("http"))
+        .args(["get", refused])
+        .assert()
+        .code(1)
+        .stderr(contains("DestinationIpProhibited").and(contains(logged).not()));
+    // -vv shows the library's debug log, whatever the subcommand.
+    call()
+        .arg("-vv")
+        .arg("call")
+        .arg(fixture("http"))
+        .args(["get", refused])
+        .assert()
+        .code(1)
+        .stderr(contains(logged).and(contains("127.0.0.2:9")));
+    // RUST_LOG chooses when no -v or -q is given...
+    call()
+        .env("RUST_LOG", "surli_host=debug")
+        .arg("call")
+        .arg(fixture("http"))
+        .args(["get", refused])
+        .assert()
+        .code(1)
+        .stderr(contains(logged));
+    // ...and -q silences the log even then, but never the failure.
+    call()
+        .env("RUST_LOG", "debug")
+        .args(["call", "-q"])
+        .arg(fixture("http"))
+        .args(["get", refused])
+        .assert()
+        .code(1)
+        .stderr(
+            contains(logged)
+                .not()
+                .and(contains("DestinationIpProhibited")),
+        );
+    // A RUST_LOG that does not parse is named and ignored.
+    call()
+        .env("RUST_LOG", "surli_host=loud")
+        .arg("call")
+        .arg(fixture("demo"))
+        .args(["add", "1", "2"])
+        .assert()
+        .success()
+        .stdout("3\n")
+        .stderr(contains("RUST_LOG is ignored"));
+}
