@@ -39,6 +39,17 @@ fn same_name(listed: &str, asked: &str) -> bool {
     trim(listed).eq_ignore_ascii_case(&trim(asked))
 }
 
+/// The IP address a URL's host is, if it is one rather than a name: an
+/// IPv6 address with or without its brackets, or an IPv4 address.
+#[must_use]
+pub fn host_ip(host: &str) -> Option<IpAddr> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse().ok()
+}
+
 /// Why a destination named by host and port was refused.
 ///
 /// Each message names the destination and the rule that refused it.
@@ -153,11 +164,7 @@ impl NetAllowList {
         port: u16,
         resolver: &dyn Resolver,
     ) -> Result<Vec<SocketAddr>, Refusal> {
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        if let Ok(ip) = bare.parse::<IpAddr>() {
+        if let Some(ip) = host_ip(host) {
             // An IPv4-mapped IPv6 address reaches the IPv4 host: check (and
             // connect to) that, so `::ffff:10.0.0.1` is not a way past the
             // IPv4 rules under a wide IPv6 one.

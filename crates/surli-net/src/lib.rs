@@ -149,7 +149,7 @@ mod error;
 mod resolve;
 mod rule;
 
-pub use destination::{NamedHost, Refusal};
+pub use destination::{NamedHost, Refusal, host_ip};
 pub use entry::{NetEntry, parse_entries, parse_entry};
 pub use error::NetError;
 pub use resolve::{Resolver, SystemResolver};

@@ -271,8 +271,7 @@ async fn destinations(
     host: &str,
     port: u16,
 ) -> Result<Vec<SocketAddr>, Refusal> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if bare.parse::<std::net::IpAddr>().is_ok() {
+    if surli_net::host_ip(host).is_some() {
         return env.net().destinations(host, port, env.resolver()).await;
     }
     let resolve_error = |error: std::io::Error| Refusal::Resolve {
@@ -360,14 +359,10 @@ async fn connect(addrs: &[SocketAddr]) -> wasmtime_wasi_http::Result<TcpStream> 
 
 /// The name TLS checks the certificate against: the URL's host.
 fn server_name(host: &str) -> wasmtime_wasi_http::Result<ServerName<'static>> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+    if let Some(ip) = surli_net::host_ip(host) {
         return Ok(ServerName::IpAddress(ip.into()));
     }
-    ServerName::try_from(bare.to_owned()).map_err(|_| Error::HttpRequestUriInvalid)
+    ServerName::try_from(host.to_owned()).map_err(|_| Error::HttpRequestUriInvalid)
 }
 
 /// One TLS client configuration for the process: ring, named here rather
