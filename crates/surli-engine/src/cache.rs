@@ -495,7 +495,9 @@ impl ArtifactCache {
 
 /// The bytes of compiled code `component` holds in memory, as the memory
 /// bound counts them.
-fn code_bytes(component: &Component) -> u64 {
+/// The bytes of machine code `component` holds in memory (what the memory
+/// cache's bound counts).
+pub fn code_bytes(component: &Component) -> u64 {
     let range = component.image_range();
     u64::try_from((range.end as usize).saturating_sub(range.start as usize)).unwrap_or(u64::MAX)
 }

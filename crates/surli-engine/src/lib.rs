@@ -42,7 +42,7 @@ mod engine;
 mod error;
 mod ticker;
 
-pub use cache::{ArtifactCache, ArtifactSource, CacheStats, Cached};
+pub use cache::{ArtifactCache, ArtifactSource, CacheStats, Cached, code_bytes};
 pub use deadline::{TICK, ticks_for};
 pub use engine::{
     Allocation, EngineOptions, EpochSource, Flavour, PoolingLimits, SurliEngine, is_pool_exhausted,

@@ -298,6 +298,10 @@ impl KvStore for MemoryKvStore {
         let map = &stored.map;
         Ok(to_u64(map.range(range.into_bounds()).count()))
     }
+
+    fn resident_bytes(&self) -> Option<u64> {
+        Some(self.bytes())
+    }
 }
 
 // `usize` is at most 64 bits on every target Rust supports, so this never

@@ -122,4 +122,12 @@ pub trait KvStore: Send + Sync + Debug {
     ///
     /// Not limited by `max_read_bytes`: it returns no data.
     async fn count(&self, range: KeyRange) -> Result<u64, KvError>;
+
+    /// The bytes of this process's memory the store's data takes, when the
+    /// store keeps its data in memory; `None` (the default) for a store
+    /// whose data lives elsewhere (on disk, in a database). A module
+    /// registry weighs modules by it. Must be cheap: no I/O, no await.
+    fn resident_bytes(&self) -> Option<u64> {
+        None
+    }
 }

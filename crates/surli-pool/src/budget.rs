@@ -170,6 +170,16 @@ impl Budget {
         list.push(Arc::downgrade(module));
     }
 
+    /// Every module of the runtime still alive.
+    pub(crate) fn modules(&self) -> Vec<Arc<ModuleInner>> {
+        self.modules
+            .list
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
     /// Whether calls wait for room, so an instance coming back from a call
     /// should make room rather than be pooled.
     pub(crate) fn has_waiters(&self) -> bool {

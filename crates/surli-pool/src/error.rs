@@ -12,6 +12,12 @@ use surli_config::LimitSource;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
+    /// The runtime is shutting down and loads no more modules.
+    #[error("module {module}: the runtime is shutting down")]
+    ShuttingDown {
+        /// `organisation/name@version`.
+        module: String,
+    },
     /// The package could not be read.
     #[error(transparent)]
     Package(#[from] surli_package::PackageError),
@@ -172,6 +178,14 @@ impl std::fmt::Display for BudgetResource {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
+    /// The runtime is shutting down ([`Runtime::shutdown`](crate::Runtime::shutdown)):
+    /// it takes no new call, and a call still running at the shutdown's
+    /// deadline is stopped with this error.
+    #[error("module {module}: the runtime is shutting down")]
+    ShuttingDown {
+        /// `organisation/name@version`.
+        module: String,
+    },
     /// The guest returned an error of its own (unknown function, wrong
     /// arguments, a user `Err`). The text is the guest's, unchanged.
     #[error("{message}")]
@@ -308,7 +322,7 @@ impl CallError {
     /// metrics, the CLI's `{"err": …, "kind": …}` lines): `guest`,
     /// `timeout`, `out_of_memory`, `trap`, `instantiation`, `init_failed`,
     /// `result_too_large`, `reentrant`, `timeout_not_enforceable`,
-    /// `budget_exhausted`, `codec` or `missing_export`.
+    /// `budget_exhausted`, `codec`, `missing_export` or `shutting_down`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Guest { .. } => "guest",
@@ -319,6 +333,7 @@ impl CallError {
             Self::InitFailed { .. } => "init_failed",
             Self::ResultTooLarge { .. } => "result_too_large",
             Self::Reentrant { .. } => "reentrant",
+            Self::ShuttingDown { .. } => "shutting_down",
             Self::TimeoutNotEnforceable { .. } => "timeout_not_enforceable",
             Self::BudgetExhausted { .. } => "budget_exhausted",
             Self::Codec(_) => "codec",
@@ -341,7 +356,8 @@ impl CallError {
             | Self::Trap { .. }
             | Self::Instantiation { .. }
             | Self::InitFailed { .. }
-            | Self::ResultTooLarge { .. } => true,
+            | Self::ResultTooLarge { .. }
+            | Self::ShuttingDown { .. } => true,
             _ => false,
         }
     }

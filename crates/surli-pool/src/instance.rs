@@ -28,6 +28,9 @@ pub(crate) struct Instance {
     initialised: bool,
     /// When the instance last went back to the pool.
     idle_since: Instant,
+    /// The module's trim sweep that was current when the instance last went
+    /// back to the pool (see `ModuleInner::trim_idle`).
+    pub(crate) returned_in: u64,
     /// The name of the function called last, shared with that call's
     /// `CallInfo`: a caller that calls one function again and again pays
     /// for copying its name once.
@@ -126,6 +129,7 @@ impl Instance {
             uses: 0,
             initialised: false,
             idle_since: Instant::now(),
+            returned_in: 0,
             last_function: None,
         }
     }
@@ -157,6 +161,12 @@ impl Instance {
     /// How long the instance has sat in the pool, as of `now`.
     pub(crate) fn idle_for(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.idle_since)
+    }
+
+    /// The linear memory the instance holds, as the runtime's memory
+    /// budget counts it.
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        self.store.data().memory_limiter().charged()
     }
 
     pub(crate) fn in_call(&self) -> bool {
@@ -345,8 +355,12 @@ pub(crate) async fn guard<F: Future>(
     limit: Option<CallLimit>,
     call: F,
 ) -> Result<F::Output, CallError> {
+    let gate = &module.runtime.gate;
     let Some(limit) = limit else {
-        return Ok(call.await);
+        return gate
+            .unless_stopped(call)
+            .await
+            .ok_or_else(|| module.shutting_down());
     };
     let wall = limit
         .limit
@@ -383,7 +397,8 @@ pub(crate) async fn guard<F: Future>(
         })
         .await;
     }
-    tokio::time::timeout(wall, call)
+    gate.unless_stopped(tokio::time::timeout(wall, call))
         .await
+        .ok_or_else(|| module.shutting_down())?
         .map_err(|_| limit.timeout(TimeoutWatch::WallClock))
 }

@@ -121,6 +121,9 @@ impl Lease {
     pub async fn init(&mut self) -> Result<(), CallError> {
         self.discard_if_abandoned();
         let inner = &self.module.inner;
+        if inner.runtime.gate.is_stopped() {
+            return Err(inner.shutting_down());
+        }
         let Some(instance) = self.instance.as_mut() else {
             // The last instance broke; the next call makes an initialised one.
             return Ok(());
@@ -162,6 +165,11 @@ impl Lease {
     ) -> Result<Vec<u8>, CallError> {
         self.discard_if_abandoned();
         let inner = &self.module.inner;
+        // A lease that outlived a shutdown's deadline runs no more guest
+        // code.
+        if inner.runtime.gate.is_stopped() {
+            return Err(inner.shutting_down());
+        }
         let instance = match self.instance.as_mut() {
             Some(instance) => instance,
             None => self

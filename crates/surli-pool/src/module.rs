@@ -2,6 +2,7 @@
 //! instances, its KV store and its counters.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -18,14 +19,16 @@ use surli_net::{NetAllowList, parse_entries};
 use surli_package::Package;
 use surrealdb_types::Value;
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 use crate::caller::{CallerDeadline, within};
 use crate::describe::{self, FunctionSignature};
 use crate::error::{CallError, CallPhase, LoadError};
 use crate::instance::{Deadline, Instance};
 use crate::lease::{Lease, Tally};
+use crate::observe::Observation;
 use crate::runtime::RuntimeInner;
-use crate::stats::{ArtifactStats, Counters, ModuleStats};
+use crate::stats::{ArtifactStats, Counters, ModuleMemory, ModuleStats};
 
 /// How much a module's callers share its instances: the embedder's trade
 /// between the cost of a fresh instance and what one caller can leave
@@ -174,6 +177,30 @@ pub(crate) struct ModuleInner {
     /// Whether the module answered the describing exports at load.
     pub(crate) described: bool,
     pub(crate) isolation: Isolation,
+    /// How many idle-instance sweeps ran ([`Module::trim_idle`]); an
+    /// instance going back to the pool is stamped with it.
+    sweeps: AtomicU64,
+    /// Set once the module is drained ([`ModuleInner::drain`]): from then
+    /// on, an instance coming back from a call is retired, not pooled.
+    drained: AtomicBool,
+    /// Told the module's final counters when the last handle to it goes.
+    on_drop: Mutex<Option<FinalStats>>,
+    /// The call-path metrics, when the runtime records them.
+    pub(crate) metrics: Option<crate::observe::ModuleMetrics>,
+}
+
+/// What receives a module's final counters.
+pub(crate) type FinalStats = Box<dyn FnOnce(ModuleStats) + Send>;
+
+impl Drop for ModuleInner {
+    fn drop(&mut self) {
+        if let Some(report) = self.on_drop.get_mut().take() {
+            report(
+                self.counters
+                    .snapshot(self.artifact, self.env.http_counts()),
+            );
+        }
+    }
 }
 
 /// Why an instantiation did not give an instance.
@@ -217,7 +244,21 @@ pub(crate) enum LoadMode {
 }
 
 impl Module {
+    /// Loads a package, in a `load` span and counted in the load metrics.
     pub(crate) async fn load(
+        runtime: Arc<RuntimeInner>,
+        package: Package,
+        options: ModuleOptions,
+        strict_exports: bool,
+        mode: LoadMode,
+    ) -> Result<Self, LoadError> {
+        let id = module_id(package.config());
+        let metrics = runtime.options.metrics;
+        let load = Self::load_unobserved(runtime, package, options, strict_exports, mode);
+        crate::observe::load(&id, metrics, load).await
+    }
+
+    async fn load_unobserved(
         runtime: Arc<RuntimeInner>,
         package: Package,
         options: ModuleOptions,
@@ -226,6 +267,9 @@ impl Module {
     ) -> Result<Self, LoadError> {
         let config = package.config().clone();
         let id = module_id(&config);
+        if !runtime.gate.is_open() {
+            return Err(LoadError::ShuttingDown { module: id });
+        }
         config.check_abi().map_err(|error| LoadError::Config {
             module: id.clone(),
             error,
@@ -313,6 +357,10 @@ impl Module {
         let env = Arc::new(env);
 
         let pool_size = limits.pool_size.value.get();
+        let metrics = runtime
+            .options
+            .metrics
+            .then(|| crate::observe::ModuleMetrics::new(&id));
         let mut inner = ModuleInner {
             runtime,
             id,
@@ -336,6 +384,10 @@ impl Module {
             signatures: Vec::new(),
             described: false,
             isolation: options.isolation,
+            sweeps: AtomicU64::new(0),
+            drained: AtomicBool::new(false),
+            on_drop: Mutex::new(None),
+            metrics,
         };
 
         // One instance, without `init`, proves the module instantiates and
@@ -364,7 +416,7 @@ impl Module {
         };
         if !mismatches.is_empty() && strict_exports {
             return Err(LoadError::ExportsMismatch {
-                module: inner.id,
+                module: inner.id.clone(),
                 mismatches,
             });
         }
@@ -382,6 +434,12 @@ impl Module {
         let inner = Arc::new(inner);
         inner.runtime.budget.register(&inner);
         Ok(Self { inner })
+    }
+
+    /// Whether `self` and `other` are handles to the same loaded module
+    /// (not merely loaded from the same package).
+    pub fn is_same(&self, other: &Module) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// `organisation/name@version`.
@@ -453,6 +511,50 @@ impl Module {
         self.inner.permits.available_permits()
     }
 
+    /// The memory the module holds now: its compiled code, its idle
+    /// instances' linear memory, and its KV store's data when the store
+    /// keeps it in memory. Instances out on leases are not counted.
+    pub fn memory(&self) -> ModuleMemory {
+        let inner = &self.inner;
+        let (idle_instances, idle_instance_bytes) = {
+            let idle = inner.idle.lock();
+            (
+                idle.len(),
+                idle.iter().map(Instance::memory_bytes).sum::<u64>(),
+            )
+        };
+        ModuleMemory {
+            code_bytes: surli_engine::code_bytes(inner.pre.component()),
+            idle_instances,
+            idle_instance_bytes,
+            kv_bytes: inner.kv.resident_bytes(),
+        }
+    }
+
+    /// Drops the idle instances that sat in the pool since before the
+    /// previous call of `trim_idle` and returns how many it dropped.
+    ///
+    /// A sweep, not a clock: called every `interval`, it drops an instance
+    /// once it has been idle for between one and two intervals, and the
+    /// call path reads no clock for it. Dropped instances are counted as
+    /// retired. [`Registry`](crate::Registry) calls it from its
+    /// maintenance.
+    pub fn trim_idle(&self) -> usize {
+        let inner = &self.inner;
+        let stale: Vec<Instance> = {
+            let mut idle = inner.idle.lock();
+            let previous = inner.sweeps.fetch_add(1, Ordering::Relaxed);
+            // Returned instances are pushed on top, so their stamps rise
+            // from the bottom of the stack: the stale ones are a prefix.
+            let stale = idle.partition_point(|instance| instance.returned_in < previous);
+            idle.drain(..stale).collect()
+        };
+        for _ in &stale {
+            inner.counters.instance_retired();
+        }
+        stale.len()
+    }
+
     /// Calls `function` (`None`: the default export) with `args`, on a
     /// pooled instance, under the module's time limit.
     pub async fn call(
@@ -485,15 +587,21 @@ impl Module {
         timeout: Option<Duration>,
     ) -> Result<Value, CallError> {
         let tally = Tally::start(&self.inner.counters);
+        let mut observation = Observation::start(&self.inner, function);
+        let span = observation.span();
         let outcome = async {
             let deadline = self.inner.caller_deadline(timeout)?;
             let encoded = surli_host::codec::encode_args(&args).map_err(CallError::Codec)?;
-            let mut lease = self.lease_until(ctx, deadline).await?;
+            let mut lease = self
+                .lease_until(ctx, deadline, Some(&mut observation))
+                .await?;
             let bytes = lease.invoke(function, &encoded, deadline).await?;
             surli_host::codec::decode_value(&bytes).map_err(CallError::Codec)
         }
+        .instrument(span)
         .await;
         tally.finish(&outcome);
+        observation.finish(&outcome);
         outcome
     }
 
@@ -508,13 +616,19 @@ impl Module {
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallError> {
         let tally = Tally::start(&self.inner.counters);
+        let mut observation = Observation::start(&self.inner, function);
+        let span = observation.span();
         let outcome = async {
             let deadline = self.inner.caller_deadline(timeout)?;
-            let mut lease = self.lease_until(ctx, deadline).await?;
+            let mut lease = self
+                .lease_until(ctx, deadline, Some(&mut observation))
+                .await?;
             lease.invoke(function, args, deadline).await
         }
+        .instrument(span)
         .await;
         tally.finish(&outcome);
+        observation.finish(&outcome);
         outcome
     }
 
@@ -523,7 +637,7 @@ impl Module {
     /// it (trap, timeout, out of memory, or a call future dropped midway),
     /// in which case it is discarded: callers cannot get this wrong.
     pub async fn lease(&self, ctx: Arc<dyn InvocationContext>) -> Result<Lease, CallError> {
-        self.lease_until(ctx, None).await
+        self.lease_until(ctx, None, None).await
     }
 
     /// Takes a new instance on which `init` has *not* run, for a caller
@@ -535,6 +649,7 @@ impl Module {
         &self,
         ctx: Arc<dyn InvocationContext>,
     ) -> Result<Lease, CallError> {
+        self.inner.check_open()?;
         let permit = self.inner.permit().await?;
         let instance = self.inner.new_instance(None).await?;
         Ok(Lease::new(self.clone(), instance, permit, ctx))
@@ -546,10 +661,19 @@ impl Module {
         &self,
         ctx: Arc<dyn InvocationContext>,
         deadline: Option<CallerDeadline>,
+        observation: Option<&mut Observation<'_>>,
     ) -> Result<Lease, CallError> {
         let inner = &self.inner;
+        inner.check_open()?;
+        let queued = observation
+            .as_ref()
+            .is_some_and(|o| o.timed())
+            .then(Instant::now);
         let permit = within(deadline, CallPhase::Queue, inner.permit()).await?;
         let pooled = inner.take_idle();
+        if let Some(observation) = observation {
+            observation.leased(queued.map(|from| from.elapsed()), pooled.is_some());
+        }
         let instance = match pooled {
             Some(instance) => {
                 inner.counters.pool_hit();
@@ -580,6 +704,21 @@ impl ModuleInner {
         Ok(CallerDeadline::starting_now(timeout))
     }
 
+    /// [`CallError::ShuttingDown`] once the runtime's shutdown has begun.
+    pub(crate) fn check_open(&self) -> Result<(), CallError> {
+        if self.runtime.gate.is_open() {
+            Ok(())
+        } else {
+            Err(self.shutting_down())
+        }
+    }
+
+    pub(crate) fn shutting_down(&self) -> CallError {
+        CallError::ShuttingDown {
+            module: self.id.clone(),
+        }
+    }
+
     /// This module's key in the task's call chain.
     pub(crate) fn chain_id(&self) -> usize {
         std::ptr::from_ref(self) as usize
@@ -596,14 +735,18 @@ impl ModuleInner {
                 pool_size,
             });
         }
-        // The semaphore is never closed, so acquiring can only wait.
-        Arc::clone(&self.permits)
-            .acquire_owned()
+        // The semaphore is never closed, so acquiring can only wait, until
+        // a shutdown stops the runtime.
+        let acquired = self
+            .runtime
+            .gate
+            .unless_stopped(Arc::clone(&self.permits).acquire_owned())
             .await
-            .map_err(|_| CallError::Instantiation {
-                module: self.id.clone(),
-                message: "the module's pool is closed".to_owned(),
-            })
+            .ok_or_else(|| self.shutting_down())?;
+        acquired.map_err(|_| CallError::Instantiation {
+            module: self.id.clone(),
+            message: "the module's pool is closed".to_owned(),
+        })
     }
 
     /// A fresh instance, not yet initialised: from the engine's pool, or,
@@ -834,6 +977,25 @@ impl ModuleInner {
         (!idle.is_empty()).then(|| idle.remove(0))
     }
 
+    /// Retires the module's idle instances now, and every instance that
+    /// comes back from a call from now on: the module still answers the
+    /// calls and leases of whoever holds it, but keeps no instance between
+    /// them. Returns how many idle instances it dropped.
+    pub(crate) fn drain(&self) -> usize {
+        self.drained.store(true, Ordering::Relaxed);
+        let idle = std::mem::take(&mut *self.idle.lock());
+        for _ in &idle {
+            self.counters.instance_retired();
+        }
+        idle.len()
+    }
+
+    /// Has `report` told the module's final counters when the last handle
+    /// to the module is dropped (replacing any earlier one).
+    pub(crate) fn on_drop(&self, report: FinalStats) {
+        *self.on_drop.lock() = Some(report);
+    }
+
     /// Whether an instance must be retired after its last call instead of
     /// running another, under the module's isolation.
     pub(crate) fn is_spent(&self, instance: &Instance) -> bool {
@@ -852,12 +1014,21 @@ impl ModuleInner {
             self.counters.instance_retired();
             return;
         }
+        instance.returned_in = self.sweeps.load(Ordering::Relaxed);
         // Only an idle-time bound reads the stamp: no clock read otherwise.
         if self.isolation.max_idle().is_some() {
             instance.mark_idle();
         }
         let overflow = {
             let mut idle = self.idle.lock();
+            // Read under the lock `drain` takes after setting the flag: an
+            // instance either sees the flag or is pushed before `drain`
+            // empties the pool.
+            if self.drained.load(Ordering::Relaxed) {
+                drop(idle);
+                self.counters.instance_retired();
+                return;
+            }
             // Calls are waiting for room under the runtime's budget: this
             // instance makes it. Checked under the idle lock, so a waiter
             // that counted itself before this check sees the instance
@@ -894,7 +1065,8 @@ impl Drop for Unfinished<'_> {
     }
 }
 
-fn module_id(config: &ModuleConfig) -> String {
+/// `organisation/name@version` of the module `config` describes.
+pub(crate) fn module_id(config: &ModuleConfig) -> String {
     format!(
         "{}/{}@{}",
         config.meta.organisation, config.meta.name, config.meta.version

@@ -18,6 +18,7 @@ use surli_package::Package;
 use crate::budget::{Budget, BudgetUsage, RuntimeBudget};
 use crate::error::LoadError;
 use crate::module::{LoadMode, Module, ModuleOptions};
+use crate::shutdown::{Gate, ShutdownReport};
 
 /// How a [`Runtime`] runs its modules.
 #[derive(Clone)]
@@ -95,6 +96,11 @@ pub struct RuntimeOptions {
     /// memory held. Default: none (each module bounded only by its own
     /// limits). See [`RuntimeBudget`].
     pub budget: RuntimeBudget,
+    /// Record calls' and loads' metrics through the `metrics` facade, to
+    /// whatever recorder is installed when a module loads (see
+    /// [`Runtime::publish_metrics`] for the rest). Default: off, so a call
+    /// reads no clock for them.
+    pub metrics: bool,
 }
 
 impl RuntimeOptions {
@@ -161,6 +167,14 @@ impl RuntimeOptions {
         self.allocation = allocation;
         self
     }
+
+    /// These options with calls' and loads' metrics recorded (`true`) or
+    /// not.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: bool) -> Self {
+        self.metrics = metrics;
+        self
+    }
 }
 
 impl RuntimeOptions {
@@ -205,6 +219,7 @@ impl Default for RuntimeOptions {
                 None,
             )),
             budget: RuntimeBudget::default(),
+            metrics: false,
         }
     }
 }
@@ -222,6 +237,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("cache_memory_bytes", &self.cache_memory_bytes)
             .field("allocation", &self.allocation)
             .field("budget", &self.budget)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -239,6 +255,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) fast: EngineSet,
     pub(crate) cache: ArtifactCache,
     pub(crate) budget: Budget,
+    /// Open, closing or stopped ([`Runtime::shutdown`]).
+    pub(crate) gate: Gate,
 }
 
 impl std::fmt::Debug for RuntimeInner {
@@ -305,6 +323,7 @@ impl Runtime {
                 fast,
                 cache,
                 budget,
+                gate: Gate::default(),
             }),
         })
     }
@@ -354,6 +373,57 @@ impl Runtime {
     /// deadline one tick nearer.
     pub fn tick_epoch(&self) {
         self.inner.guarded.engine.tick();
+    }
+
+    /// Shuts the runtime down, for good: from now on it loads no module and
+    /// starts no call or lease ([`CallError::ShuttingDown`],
+    /// [`LoadError::ShuttingDown`]). Calls and leases already under way get
+    /// until `deadline` to finish; then every guest still running is told
+    /// to stop. A guest on a guarded engine stops at its next epoch tick, a
+    /// call paused in a host function (a query, a KV read, an HTTP request)
+    /// at once, and either ends in [`CallError::ShuttingDown`] with its
+    /// instance discarded. A call queued for an instance ends the same way,
+    /// and a lease that outlived the deadline refuses its next call.
+    ///
+    /// A guest on the fast engine (`strict_timeout = false`) has no
+    /// interruption points: one running guest code at the deadline runs on
+    /// until it returns, and is reported in
+    /// [`ShutdownReport::still_out`], as are leases their callers still
+    /// hold. The runtime cannot drop its callers' futures or leases; their
+    /// instances go when they do. Every idle instance is dropped before
+    /// this returns.
+    ///
+    /// Needs a tokio runtime with its timer (it waits with
+    /// `tokio::time::sleep`).
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let inner = &self.inner;
+        crate::shutdown::shut_down(
+            &inner.gate,
+            || inner.budget.modules(),
+            || inner.budget.usage().instances,
+            deadline,
+        )
+        .await
+    }
+
+    /// Sets, through the `metrics` facade, what is read rather than
+    /// counted as it happens: each module's instances created and idle,
+    /// pool hits, leases out and memory (code, idle instances, in-memory
+    /// KV data), and the runtime's instances, memory and artifact-cache
+    /// hits. Call it before each scrape, or on a schedule. The names are
+    /// in [`metric_names`](crate::metric_names).
+    pub fn publish_metrics(&self) {
+        let inner = &self.inner;
+        crate::observe::publish(
+            &inner.budget.modules(),
+            inner.budget.usage(),
+            inner.cache.stats(),
+        );
+    }
+
+    /// Whether [`Runtime::shutdown`] has begun.
+    pub fn is_shut_down(&self) -> bool {
+        !self.inner.gate.is_open()
     }
 
     /// The KV limits a module loaded from a package with `config` gets:

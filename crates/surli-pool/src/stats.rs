@@ -131,6 +131,23 @@ pub struct ModuleStats {
     pub http: surli_host::HttpCounts,
 }
 
+/// The memory a module holds, as [`Module::memory`](crate::Module::memory)
+/// reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ModuleMemory {
+    /// The machine code of its compiled component. Modules loaded from the
+    /// same component share it: it is in memory once.
+    pub code_bytes: u64,
+    /// Instances idle in its pool.
+    pub idle_instances: usize,
+    /// The linear memory those idle instances hold.
+    pub idle_instance_bytes: u64,
+    /// The data of its KV store, when the store keeps it in this process's
+    /// memory ([`KvStore::resident_bytes`](surli_kv::KvStore::resident_bytes)).
+    pub kv_bytes: Option<u64>,
+}
+
 /// How a module's compiled component was obtained, fixed at load.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ArtifactStats {
@@ -252,6 +269,14 @@ impl Counters {
 
     pub(crate) fn checked_out(&self) {
         bump(&self.mine().checked_out);
+    }
+
+    /// Leases out now, summed over the shards.
+    pub(crate) fn leases_out(&self) -> u64 {
+        let sum = self.shards.iter().fold(0u64, |total, shard| {
+            total.wrapping_add(shard.checked_out.load(Ordering::Relaxed))
+        });
+        u64::try_from(sum.cast_signed()).unwrap_or(0)
     }
 
     pub(crate) fn checked_in(&self) {

@@ -84,9 +84,10 @@ pub use surli_package::{
 };
 pub use surli_pool::{
     Allocation, ArtifactCache, ArtifactSource, BudgetResource, BudgetUsage, CacheStats, CallError,
-    CallPhase, FunctionSignature, Isolation, Lease, LoadError, Module, ModuleOptions, ModuleStats,
-    PoolingLimits, Runtime, RuntimeBudget, RuntimeOptions, TimeoutLimit, TimeoutWatch, WhenFull,
-    exports_manifest,
+    CallPhase, FunctionSignature, Isolation, Lease, LoadError, Module, ModuleMemory, ModuleOptions,
+    ModuleStats, PoolingLimits, Registry, RegistryOptions, RegistryStats, Runtime, RuntimeBudget,
+    RuntimeOptions, ShutdownReport, TimeoutLimit, TimeoutWatch, VersionStats, WhenFull,
+    exports_manifest, metric_names,
 };
 /// The SurrealDB value types that cross the boundary.
 pub use surrealdb_types::{self as types, Object, SurrealValue, Value};

@@ -17,4 +17,7 @@ mod isolation;
 mod kinds;
 mod lifecycle;
 mod limits;
+mod observe;
+mod registry;
+mod shutdown;
 mod storm;
