@@ -197,7 +197,7 @@ async fn interactive(session: &Session, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-const DOT_COMMANDS: &[&str] = &[".help", ".functions", ".stats", ".kv", ".quit"];
+const DOT_COMMANDS: &[&str] = &[".help", ".functions", ".stats", ".metrics", ".kv", ".quit"];
 
 enum Step {
     Continue,
@@ -221,6 +221,13 @@ async fn command(session: &Session, line: &str, json: bool) -> anyhow::Result<St
         }
         ".stats" => {
             println!("{:#?}", session.module.stats());
+            return Ok(Step::Continue);
+        }
+        ".metrics" => {
+            match session.metrics() {
+                Some(text) => print!("{text}"),
+                None => println!("metrics are not recorded: start `surli run` with --metrics"),
+            }
             return Ok(Step::Continue);
         }
         ".kv" => {
@@ -270,7 +277,7 @@ declared kind:
   kinds::object {\"a\": [1, 2]}
   kinds::any d'2024-01-01T00:00:00Z'
 JSON values may contain spaces; single quotes group a bare word with spaces.
-Commands: .functions  .stats  .kv  .help  .quit";
+Commands: .functions  .stats  .metrics  .kv  .help  .quit";
 
 /// Splits a line into words: runs of non-space characters, a JSON object,
 /// array or string read whole (spaces and all), or a single-quoted word.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use surli::codec;
 use surli::kv::KvDump;
 use surli::{
@@ -37,6 +38,11 @@ pub(crate) struct ModuleArgs {
 
     #[command(flatten)]
     pub(crate) cache: CacheArgs,
+
+    /// Record the module's metrics and print them, in Prometheus's text
+    /// format, to stderr when the command ends
+    #[arg(long)]
+    pub(crate) metrics: bool,
 }
 
 /// A SurrealDB for the module's `sql`, `run` and KV store.
@@ -123,7 +129,9 @@ impl CacheArgs {
 /// A loaded module and where its KV goes when the command ends.
 pub(crate) struct Session {
     // Kept alive for as long as the module: it owns the engines.
-    _runtime: Runtime,
+    runtime: Runtime,
+    /// What `--metrics` renders.
+    metrics: Option<PrometheusHandle>,
     pub(crate) module: Module,
     kv_file: Option<PathBuf>,
     pub(crate) context: Arc<dyn InvocationContext>,
@@ -134,8 +142,16 @@ impl Session {
     /// Runs inside the async runtime: loading compiles on a blocking thread.
     pub(crate) async fn open(args: &ModuleArgs) -> anyhow::Result<Self> {
         let package = crate::read_package(&args.file)?;
-        let runtime =
-            Runtime::new(args.cache.runtime_options(&args.limits)).map_err(crate::flat)?;
+        let metrics = args
+            .metrics
+            .then(|| PrometheusBuilder::new().install_recorder())
+            .transpose()
+            .context("cannot record metrics")?;
+        let options = args
+            .cache
+            .runtime_options(&args.limits)
+            .with_metrics(args.metrics);
+        let runtime = Runtime::new(options).map_err(crate::flat)?;
         let (database, kv_database) = args.database.open().await?;
         let kv = kv_database.map(|db| {
             let limits = runtime.kv_limits(package.config());
@@ -156,7 +172,8 @@ impl Session {
             load_kv(&module, path).await?;
         }
         Ok(Self {
-            _runtime: runtime,
+            runtime,
+            metrics,
             module,
             kv_file: args.kv_file.clone(),
             context: Arc::new(CliContext {
@@ -165,8 +182,20 @@ impl Session {
         })
     }
 
-    /// Writes the KV store back to `--kv-file`, if one was given.
+    /// The module's metrics in Prometheus's text format, when `--metrics`
+    /// records them.
+    pub(crate) fn metrics(&self) -> Option<String> {
+        let handle = self.metrics.as_ref()?;
+        self.runtime.publish_metrics();
+        Some(handle.render())
+    }
+
+    /// Writes the KV store back to `--kv-file`, if one was given, and
+    /// prints the metrics `--metrics` asked for.
     pub(crate) async fn close(self) -> anyhow::Result<()> {
+        if let Some(text) = self.metrics() {
+            eprint!("{text}");
+        }
         if let Some(path) = &self.kv_file {
             save_kv(&self.module, path).await?;
         }

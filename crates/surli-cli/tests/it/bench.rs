@@ -86,3 +86,32 @@ fn a_second_load_comes_from_the_cache_unless_told_otherwise() {
     );
     assert_eq!(load_from(&["--cache-dir", other.to_str().unwrap()]), "disk");
 }
+
+#[test]
+fn bench_with_metrics_prints_the_modules_metrics_to_stderr() {
+    surli()
+        .arg("bench")
+        .arg(fixture("demo"))
+        .args([
+            "add",
+            "1",
+            "2",
+            "--json",
+            "-d",
+            "100ms",
+            "--warmup",
+            "10ms",
+            "--metrics",
+        ])
+        .assert()
+        .success()
+        // The report stays alone on stdout.
+        .stdout(contains("calls_per_second").and(contains("surli_").not()))
+        .stderr(
+            contains(r#"surli_calls_total{module="fixtures/demo@0.1.0",outcome="ok"}"#)
+                .and(contains("surli_call_duration_seconds"))
+                .and(contains(
+                    r#"surli_instances_idle{module="fixtures/demo@0.1.0"}"#,
+                )),
+        );
+}

@@ -132,3 +132,28 @@ fn jsonl_takes_arguments_written_as_surrealql_words() {
     assert_eq!(lines[2], serde_json::json!({ "ok": null }));
     assert_eq!(lines[3]["kind"], "input", "{lines:?}");
 }
+
+#[test]
+fn the_metrics_command_shows_the_calls_so_far() {
+    surli()
+        .arg("run")
+        .arg(fixture("demo"))
+        .arg("--metrics")
+        .write_stdin("add 1 2\nadd 2 2\n.metrics\n")
+        .assert()
+        .success()
+        .stdout(contains(
+            r#"surli_calls_total{module="fixtures/demo@0.1.0",outcome="ok"} 2"#,
+        ));
+}
+
+#[test]
+fn the_metrics_command_says_how_to_turn_them_on() {
+    surli()
+        .arg("run")
+        .arg(fixture("demo"))
+        .write_stdin(".metrics\n")
+        .assert()
+        .success()
+        .stdout(contains("start `surli run` with --metrics"));
+}

@@ -34,11 +34,7 @@ fn snapshotter() -> &'static Snapshotter {
 }
 
 /// The value of `name` whose labels include all of `labels`.
-fn find<'a>(
-    snapshot: &'a [Metric],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> Option<&'a DebugValue> {
+fn find<'a>(snapshot: &'a [Metric], name: &str, labels: &[(&str, &str)]) -> Option<&'a DebugValue> {
     snapshot
         .iter()
         .find(|(n, have, _)| {
