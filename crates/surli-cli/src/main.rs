@@ -17,6 +17,7 @@ mod bench;
 mod build;
 mod call;
 mod check;
+mod dev;
 mod info;
 mod limits_args;
 mod pack;
@@ -70,6 +71,9 @@ enum Command {
     Run(run::RunArgs),
     /// Measure calls per second and latency percentiles of one function.
     Bench(bench::BenchArgs),
+    /// Build a guest, run calls on it, and rebuild and rerun them whenever
+    /// its sources change.
+    Dev(dev::DevArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Call(args) => call::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Dev(args) => dev::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

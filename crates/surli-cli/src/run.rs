@@ -281,7 +281,7 @@ Commands: .functions  .stats  .metrics  .kv  .help  .quit";
 
 /// Splits a line into words: runs of non-space characters, a JSON object,
 /// array or string read whole (spaces and all), or a single-quoted word.
-fn split_line(line: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) fn split_line(line: &str) -> anyhow::Result<Vec<String>> {
     let mut words = Vec::new();
     let mut rest = line.trim_start();
     while !rest.is_empty() {

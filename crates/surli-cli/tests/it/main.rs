@@ -6,6 +6,7 @@ mod build;
 mod call;
 mod check;
 mod database;
+mod dev;
 mod errors;
 mod info;
 mod pack;
