@@ -46,6 +46,14 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// The registry's one key: the guest being developed.
 const KEY: &str = "dev";
 
+/// What wakes the loop.
+enum Wake {
+    /// The sources changed.
+    Edit,
+    /// Ctrl-C.
+    Stop,
+}
+
 /// One `--call`, read once.
 struct Call {
     line: String,
@@ -87,21 +95,34 @@ async fn dev(args: &DevArgs, calls: &[Call]) -> anyhow::Result<()> {
     let registry = Registry::new(runtime.clone(), RegistryOptions::default());
     let key = KEY.to_owned();
 
-    let (changes, mut changed) = mpsc::unbounded_channel();
-    let ignored = args.target_dir.as_ref().and_then(|d| d.canonicalize().ok());
+    let (wake, mut woken) = mpsc::unbounded_channel();
+    // Absolute without resolving links: the directory may not exist yet.
+    let target_dir = match &args.target_dir {
+        Some(dir) => Some(std::path::absolute(dir).context("cannot resolve --target-dir")?),
+        None => None,
+    };
+    let edits = wake.clone();
+    let watched = dir.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
-            && is_edit(&event, ignored.as_deref())
+            && is_edit(&event, &watched, target_dir.as_deref())
         {
-            let _ = changes.send(());
+            let _ = edits.send(Wake::Edit);
         }
     })
     .context("cannot watch the sources")?;
+    // Ctrl-C ends the loop, so the packages' directory is removed and the
+    // runtime shut down.
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = wake.send(Wake::Stop);
+        }
+    });
     watcher
         .watch(&dir, RecursiveMode::Recursive)
         .with_context(|| format!("cannot watch {}", dir.display()))?;
 
-    let first = build(args, &dir, out.path(), &runtime, 0).await?;
+    let (first, mut serving_path) = build(args, &dir, out.path(), &runtime, 0).await?;
     let module = registry
         .get_or_load(&key, || async move {
             Ok::<_, anyhow::Error>((first, ModuleOptions::default()))
@@ -117,19 +138,35 @@ async fn dev(args: &DevArgs, calls: &[Call]) -> anyhow::Result<()> {
 
     let mut rebuilds = 0;
     while args.rebuilds.is_none_or(|max| rebuilds < max) {
-        if changed.recv().await.is_none() {
-            break;
+        match woken.recv().await {
+            None | Some(Wake::Stop) => break,
+            Some(Wake::Edit) => {}
         }
         // An editor saves in bursts; let them settle, then build once.
         tokio::time::sleep(SETTLE).await;
-        while changed.try_recv().is_ok() {}
+        let mut stop = false;
+        while let Ok(wake) = woken.try_recv() {
+            stop |= matches!(wake, Wake::Stop);
+        }
+        if stop {
+            break;
+        }
         rebuilds += 1;
         let failure = match build(args, &dir, out.path(), &runtime, rebuilds).await {
-            Ok(package) => registry
+            Ok((package, path)) => match registry
                 .replace(key.clone(), package, ModuleOptions::default())
                 .await
-                .err()
-                .map(|error| format!("does not load: {}", crate::flat(error))),
+            {
+                Ok(_) => {
+                    // Only the package being served is kept.
+                    let _ = std::fs::remove_file(std::mem::replace(&mut serving_path, path));
+                    None
+                }
+                Err(error) => {
+                    let _ = std::fs::remove_file(path);
+                    Some(format!("does not load: {}", crate::flat(error)))
+                }
+            },
             Err(error) => Some(format!("failed: {error:#}")),
         };
         let Some(module) = registry.get(&key) else {
@@ -151,30 +188,37 @@ async fn dev(args: &DevArgs, calls: &[Call]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether a watched event is an edit of the sources: not a read, not in a
-/// `target` directory (cargo's own output), not cargo rewriting its lock.
-fn is_edit(event: &notify::Event, target_dir: Option<&Path>) -> bool {
+/// Whether a watched event is an edit of the sources under `dir`: not a
+/// read, not in a `target` or `.git` directory of the crate (cargo's own
+/// output), not in `--target-dir`, not cargo rewriting its lock.
+fn is_edit(event: &notify::Event, dir: &Path, target_dir: Option<&Path>) -> bool {
     if matches!(event.kind, EventKind::Access(_) | EventKind::Other) {
         return false;
     }
     event.paths.iter().any(|path| {
-        let in_target = path.components().any(|c| {
+        if target_dir.is_some_and(|target| path.starts_with(target)) {
+            return false;
+        }
+        // Only the part inside the crate: a crate that itself lives under a
+        // directory named `target` is still watched.
+        let inside = path.strip_prefix(dir).unwrap_or(path);
+        let generated = inside.components().any(|c| {
             let name = c.as_os_str();
             name == "target" || name == ".git"
-        }) || target_dir.is_some_and(|dir| path.starts_with(dir));
-        !in_target && path.file_name().is_none_or(|name| name != "Cargo.lock")
+        });
+        !generated && path.file_name().is_none_or(|name| name != "Cargo.lock")
     })
 }
 
-/// Builds the guest into a package in `out`; cargo's messages (its errors
-/// included) go to stderr as cargo prints them.
+/// Builds the guest into a package in `out` and reads it back; cargo's
+/// messages (its errors included) go to stderr as cargo prints them.
 async fn build(
     args: &DevArgs,
     dir: &Path,
     out: &Path,
     runtime: &Runtime,
     number: usize,
-) -> anyhow::Result<surli::Package> {
+) -> anyhow::Result<(surli::Package, PathBuf)> {
     let mut options = BuildOptions::new(dir);
     options.profile = if args.release {
         Profile::Release
@@ -197,7 +241,8 @@ async fn build(
         built.package_path.display(),
         started.elapsed().as_secs_f64()
     );
-    crate::read_package(&built.package_path)
+    let package = crate::read_package(&built.package_path)?;
+    Ok((package, built.package_path))
 }
 
 /// Runs every call on `module`, printing each answer beside the previous

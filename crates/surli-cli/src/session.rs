@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -147,6 +148,18 @@ impl Session {
             .then(|| PrometheusBuilder::new().install_recorder())
             .transpose()
             .context("cannot record metrics")?;
+        if let Some(handle) = &metrics {
+            // The recorder folds its histograms' samples only when told to:
+            // without this, a long `bench --metrics` would keep every one.
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    every.tick().await;
+                    handle.run_upkeep();
+                }
+            });
+        }
         let options = args
             .cache
             .runtime_options(&args.limits)

@@ -199,7 +199,6 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let inner = &self.module.inner;
-        inner.counters.checked_in();
         if let Some(instance) = self.instance.take() {
             if instance.in_call() {
                 inner.counters.instance_discarded();
@@ -207,6 +206,8 @@ impl Drop for Lease {
                 inner.return_instance(instance);
             }
         }
+        // Last: a shutdown that sees no lease out finds its instance gone.
+        inner.counters.checked_in();
     }
 }
 

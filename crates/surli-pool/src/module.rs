@@ -887,6 +887,9 @@ impl ModuleInner {
         if let Some(error) = self.remembered_init_failure() {
             return Err(error);
         }
+        if self.runtime.gate.is_stopped() {
+            return Err(self.shutting_down());
+        }
         let mut instance = self.new_instance(deadline).await?;
         // Until `init` succeeds the instance is on its way out: if it fails,
         // or if this future is dropped while `init` runs (a cancelled call
@@ -1014,7 +1017,6 @@ impl ModuleInner {
             self.counters.instance_retired();
             return;
         }
-        instance.returned_in = self.sweeps.load(Ordering::Relaxed);
         // Only an idle-time bound reads the stamp: no clock read otherwise.
         if self.isolation.max_idle().is_some() {
             instance.mark_idle();
@@ -1029,6 +1031,9 @@ impl ModuleInner {
                 self.counters.instance_retired();
                 return;
             }
+            // Stamped under the lock a sweep takes, so the stamps rise
+            // from the bottom of the stack.
+            instance.returned_in = self.sweeps.load(Ordering::Relaxed);
             // Calls are waiting for room under the runtime's budget: this
             // instance makes it. Checked under the idle lock, so a waiter
             // that counted itself before this check sees the instance

@@ -18,8 +18,8 @@ use crate::budget::BudgetUsage;
 use crate::error::CallError;
 use crate::module::{Module, ModuleInner};
 
-/// The names of the metrics surli records; `docs/OBSERVABILITY.md` lists
-/// what each means.
+/// The names of the metrics surli records, each with what it means (also
+/// listed in `docs/EMBEDDING.md`).
 pub mod names {
     /// Calls ended, by `module` and `outcome` (`ok`, or the error's
     /// [`kind`](crate::CallError::kind), or `cancelled`).
@@ -228,23 +228,38 @@ pub(crate) fn publish(
     usage: BudgetUsage,
     cache: surli_engine::CacheStats,
 ) {
+    // Modules with one id (the same package loaded twice, or an old and a
+    // new module during a replace by the same version) share its labels:
+    // their figures are added up, so no module's overwrites another's.
+    let mut by_id: std::collections::BTreeMap<&str, Published> = Default::default();
     for inner in modules {
         let module = Module {
             inner: std::sync::Arc::clone(inner),
         };
-        let id = inner.id.clone();
         let stats = module.stats();
         let memory = module.memory();
+        let sum = by_id.entry(inner.id.as_str()).or_default();
+        sum.instances_created += stats.instances_created;
+        sum.pool_hits += stats.pool_hits;
+        sum.leases_out += stats.checked_out;
+        sum.idle += u64::try_from(memory.idle_instances).unwrap_or(u64::MAX);
+        sum.code_bytes += memory.code_bytes;
+        sum.instance_bytes += memory.idle_instance_bytes;
+        if let Some(kv) = memory.kv_bytes {
+            *sum.kv_bytes.get_or_insert(0) += kv;
+        }
+    }
+    for (id, sum) in by_id {
+        let id = id.to_owned();
         metrics::counter!(names::INSTANCES_CREATED, "module" => id.clone())
-            .absolute(stats.instances_created);
-        metrics::counter!(names::POOL_HITS, "module" => id.clone()).absolute(stats.pool_hits);
-        metrics::gauge!(names::INSTANCES_IDLE, "module" => id.clone())
-            .set(u32::try_from(memory.idle_instances).unwrap_or(u32::MAX));
-        metrics::gauge!(names::LEASES_OUT, "module" => id.clone()).set(lossy(stats.checked_out));
+            .absolute(sum.instances_created);
+        metrics::counter!(names::POOL_HITS, "module" => id.clone()).absolute(sum.pool_hits);
+        metrics::gauge!(names::INSTANCES_IDLE, "module" => id.clone()).set(lossy(sum.idle));
+        metrics::gauge!(names::LEASES_OUT, "module" => id.clone()).set(lossy(sum.leases_out));
         for (part, bytes) in [
-            ("code", Some(memory.code_bytes)),
-            ("instances", Some(memory.idle_instance_bytes)),
-            ("kv", memory.kv_bytes),
+            ("code", Some(sum.code_bytes)),
+            ("instances", Some(sum.instance_bytes)),
+            ("kv", sum.kv_bytes),
         ] {
             if let Some(bytes) = bytes {
                 metrics::gauge!(names::MODULE_BYTES, "module" => id.clone(), "part" => part)
@@ -257,6 +272,18 @@ pub(crate) fn publish(
     metrics::counter!(names::CACHE_HITS, "tier" => "memory").absolute(cache.memory_hits);
     metrics::counter!(names::CACHE_HITS, "tier" => "disk").absolute(cache.disk_hits);
     metrics::counter!(names::CACHE_COMPILES).absolute(cache.misses);
+}
+
+/// What is published for one module id.
+#[derive(Default)]
+struct Published {
+    instances_created: u64,
+    pool_hits: u64,
+    leases_out: u64,
+    idle: u64,
+    code_bytes: u64,
+    instance_bytes: u64,
+    kv_bytes: Option<u64>,
 }
 
 /// A count as a gauge's float: exact up to 2^53, which no count here

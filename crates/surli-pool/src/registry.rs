@@ -6,16 +6,19 @@
 //!
 //! Eviction is [`quick_cache`]'s (the cache SurrealDB keeps its own modules
 //! in): one shard, so the bound is exact rather than split between shards,
-//! and every entry starts in its "hot" part. A module that was loaded and
-//! never asked for again is the first to go.
+//! and a CLOCK over the held modules, so one not asked for since the last
+//! sweep goes before one in use. The module being admitted is pinned while
+//! it goes in, so a full registry makes room for it rather than turning it
+//! away.
 //!
 //! Each module weighs the bytes it holds ([`Module::memory`]): its compiled
 //! code, its idle instances' linear memory and its KV store's data when
 //! that lives in memory. Code shared by modules of the same component is
 //! weighed once, on one of them. Both bounds are kept by one weight: every
-//! module weighs at least `max_bytes / max_modules`, so the weights add up
-//! to at most `max_bytes` only while there are at most `max_modules` of
-//! them. (The price: many small modules beside a few big ones are evicted
+//! module weighs at least `max_bytes / max_modules` (rounded down, and the
+//! capacity is that times `max_modules`, so it never passes `max_bytes`),
+//! so the weights fit only while there are at most `max_modules` of them.
+//! (The price: many small modules beside a few big ones are evicted
 //! somewhat before either bound alone would evict them.)
 //!
 //! Weights change as modules run (pools grow, KV stores fill). A module is
@@ -37,12 +40,12 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use quick_cache::sync::{Cache, EntryAction};
+use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, OptionsBuilder, Weighter};
 use surli_package::Package;
 
@@ -164,6 +167,9 @@ impl<K: Eq + Hash> std::fmt::Debug for Registry<K> {
 struct Entry {
     module: Module,
     weight: u64,
+    /// Set while the entry is being admitted, so the eviction that makes
+    /// room for it cannot pick it.
+    pinned: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -175,7 +181,9 @@ impl<K> Weighter<K, Entry> for ByWeight {
     }
 }
 
-/// Collects what the cache evicts, to be drained once its lock is let go.
+/// Collects what the cache evicts in a request, to be drained once its
+/// lock is let go: by the caller for the requests surli makes with
+/// `*_with_lifecycle`, through a shared list for the cache's own.
 struct Evicted<K>(Arc<Mutex<Vec<(K, Entry)>>>);
 
 impl<K> Clone for Evicted<K> {
@@ -185,12 +193,24 @@ impl<K> Clone for Evicted<K> {
 }
 
 impl<K> Lifecycle<K, Entry> for Evicted<K> {
-    type RequestState = ();
+    type RequestState = Vec<(K, Entry)>;
 
-    fn begin_request(&self) -> Self::RequestState {}
+    fn is_pinned(&self, _key: &K, entry: &Entry) -> bool {
+        entry.pinned.load(Ordering::Relaxed)
+    }
 
-    fn on_evict(&self, _state: &mut Self::RequestState, key: K, entry: Entry) {
-        self.0.lock().push((key, entry));
+    fn begin_request(&self) -> Self::RequestState {
+        Vec::new()
+    }
+
+    fn on_evict(&self, state: &mut Self::RequestState, key: K, entry: Entry) {
+        state.push((key, entry));
+    }
+
+    fn end_request(&self, state: Self::RequestState) {
+        if !state.is_empty() {
+            self.0.lock().extend(state);
+        }
     }
 }
 
@@ -220,20 +240,22 @@ struct Inner<K> {
     floor: u64,
     cache: Cache<K, Entry, ByWeight, DefaultHashBuilder, Evicted<K>>,
     evicted: Arc<Mutex<Vec<(K, Entry)>>>,
-    /// Serialises replace and remove, so each sees the module it takes out.
-    writes: Mutex<()>,
     /// How many held modules use each compiled component.
     components: Mutex<HashMap<[u8; 32], usize>>,
     versions: Mutex<HashMap<K, Vec<Version>>>,
     counters: Counters,
 }
 
-/// Why a module left the registry.
-#[derive(Clone, Copy)]
+/// Why a module left the registry (or never got in).
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Leaving {
     Evicted,
     Replaced,
     Removed,
+    /// Served to its caller but never held: too heavy, or its key was
+    /// replaced or removed while it loaded. Not drained: its caller is
+    /// using it.
+    NotKept,
 }
 
 impl<K> Registry<K>
@@ -246,8 +268,8 @@ where
         let count = u64::try_from(max_modules).unwrap_or(u64::MAX);
         let (capacity, floor) = match options.max_bytes {
             Some(bytes) => {
-                let bytes = bytes.max(count);
-                (bytes, bytes.div_ceil(count))
+                let floor = (bytes / count).max(1);
+                (floor.saturating_mul(count), floor)
             }
             None => (count, 1),
         };
@@ -257,7 +279,7 @@ where
             .estimated_items_capacity(max_modules)
             .weight_capacity(capacity)
             // Everything may be hot: the cache then refuses only a module
-            // heavier than the whole capacity.
+            // heavier than the whole capacity, and evicts by CLOCK.
             .hot_allocation(1.0)
             .build();
         let cache_options = match cache_options {
@@ -282,7 +304,6 @@ where
                 floor,
                 cache,
                 evicted,
-                writes: Mutex::new(()),
                 components: Mutex::new(HashMap::new()),
                 versions: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
@@ -334,15 +355,21 @@ where
         let module = inner.runtime.load_with(package, options).await?;
         inner.counters.loads.fetch_add(1, Ordering::Relaxed);
         let entry = inner.admit(key, &module);
-        if let Err(entry) = guard.insert(entry) {
-            // A replace or remove of the key took the placeholder away
-            // while this load ran: what they left wins.
-            inner.leave(key, &entry, Leaving::Removed);
-            inner.settle();
-            return Ok(inner.cache.get(key).map_or(module, |held| held.module));
+        let pinned = Arc::clone(&entry.pinned);
+        let inserted = guard.insert_with_lifecycle(entry);
+        pinned.store(false, Ordering::Relaxed);
+        match inserted {
+            Ok(evicted) => {
+                inner.settle(evicted, Some(&module), None);
+                Ok(module)
+            }
+            Err(entry) => {
+                // A replace or remove of the key took the placeholder away
+                // while this load ran: what they left wins.
+                inner.leave(key, &entry, Leaving::NotKept);
+                Ok(inner.cache.get(key).map_or(module, |held| held.module))
+            }
         }
-        inner.settle();
-        Ok(module)
     }
 
     /// Loads `package` and puts it under `key` in place of the module held
@@ -375,32 +402,21 @@ where
         let module = inner.runtime.load_with(package, options).await?;
         inner.counters.loads.fetch_add(1, Ordering::Relaxed);
         let entry = inner.admit(&key, &module);
-        let old = {
-            let _writes = inner.writes.lock();
-            let old = inner.cache.peek(&key);
-            inner.cache.insert(key.clone(), entry);
-            old
-        };
-        if let Some(old) = &old {
-            inner.counters.replaced.fetch_add(1, Ordering::Relaxed);
-            inner.leave(&key, old, Leaving::Replaced);
-        }
-        inner.settle();
-        Ok(old.map(|entry| entry.module))
+        let pinned = Arc::clone(&entry.pinned);
+        // The module it replaces comes back as evicted, in this request's
+        // own list, so no other request can count it.
+        let evicted = inner.cache.insert_with_lifecycle(key.clone(), entry);
+        pinned.store(false, Ordering::Relaxed);
+        Ok(inner.settle(evicted, Some(&module), Some(&key)))
     }
 
     /// Takes the module under `key` out of the registry and returns it,
     /// drained: calls and leases that already hold it finish on it.
     pub fn remove(&self, key: &K) -> Option<Module> {
         let inner = &self.inner;
-        let removed = {
-            let _writes = inner.writes.lock();
-            inner.cache.remove(key)
-        };
-        let (key, entry) = removed?;
+        let (key, entry) = inner.cache.remove(key)?;
         inner.counters.removed.fetch_add(1, Ordering::Relaxed);
         inner.leave(&key, &entry, Leaving::Removed);
-        inner.settle();
         Some(entry.module)
     }
 
@@ -478,18 +494,38 @@ where
                 if weight == entry.weight {
                     continue;
                 }
-                // A zero timeout: a key being loaded again is skipped.
-                let _ = inner.cache.entry(key, Some(Duration::ZERO), |_, held| {
-                    if held.module.is_same(&entry.module) {
-                        held.weight = weight;
+                // A soft replace: the new weight, without counting as a use.
+                // It evicts others, never this entry (pinned meanwhile),
+                // until the weights fit again.
+                let reweighed = Entry {
+                    weight,
+                    ..entry.clone()
+                };
+                // Pinned only if it fits at all: one that alone outgrew
+                // the registry is refused, and so leaves.
+                entry
+                    .pinned
+                    .store(weight <= inner.capacity, Ordering::Relaxed);
+                let replaced = inner
+                    .cache
+                    .replace_with_lifecycle(key.clone(), reweighed, true);
+                entry.pinned.store(false, Ordering::Relaxed);
+                if let Ok(mut evicted) = replaced {
+                    // The entry's own old value comes back as replaced.
+                    evicted.retain(|(_, gone)| !gone.module.is_same(&entry.module));
+                    inner.settle(evicted, None, None);
+                    let kept = inner
+                        .cache
+                        .peek(key)
+                        .is_some_and(|held| held.module.is_same(&entry.module));
+                    if !kept {
+                        inner.counters.evictions.fetch_add(1, Ordering::Relaxed);
+                        inner.leave(key, entry, Leaving::Evicted);
                     }
-                    EntryAction::Retain(())
-                });
+                }
             }
-            // Evicts until the weights fit again.
-            inner.cache.set_capacity(inner.capacity);
         }
-        inner.settle();
+        inner.settle(Vec::new(), None, None);
         trimmed
     }
 
@@ -561,14 +597,18 @@ where
             last,
         });
         drop(versions);
+        let weight = self.weigh(module, first_user);
         Entry {
             module: module.clone(),
-            weight: self.weigh(module, first_user),
+            weight,
+            // A module that cannot fit at all is not pinned, so the cache
+            // refuses it instead of holding it over the bound.
+            pinned: Arc::new(AtomicBool::new(weight <= self.capacity)),
         }
     }
 
-    /// Counts a module out of the registry and drains it (unless it never
-    /// got in because it was too heavy: its caller is using it).
+    /// Counts a module out of the registry and, unless it was never kept
+    /// (its caller is using it), drains it.
     fn leave(&self, key: &K, entry: &Entry, why: Leaving) {
         let module = &entry.module;
         let sha = *module.package().wasm_sha256();
@@ -589,31 +629,57 @@ where
         if unused {
             self.runtime.forget_compiled(module.package());
         }
-        if !matches!(why, Leaving::Replaced) && !self.cache.contains_key(key) {
-            self.versions.lock().remove(key);
+        if why != Leaving::Replaced && !self.cache.contains_key(key) {
+            let mut versions = self.versions.lock();
+            // Only if no newer module of the key was admitted meanwhile.
+            let last_is_this = versions
+                .get(key)
+                .and_then(|history| history.last())
+                .is_some_and(|version| {
+                    std::ptr::eq(version.module.as_ptr(), Arc::as_ptr(&module.inner))
+                });
+            if last_is_this {
+                versions.remove(key);
+            }
         }
-        if entry.weight > self.capacity {
-            self.counters.too_heavy.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                module = %module.id(),
-                weight = entry.weight,
-                capacity = self.capacity,
-                "the module alone weighs more than the registry may hold: served, not kept"
-            );
+        if why == Leaving::NotKept {
             return;
-        }
-        if matches!(why, Leaving::Evicted) {
-            self.counters.evictions.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(module = %module.id(), "evicted from the registry");
         }
         module.inner.drain();
     }
 
-    /// Drains what the cache evicted since the last call.
-    fn settle(&self) {
-        let evicted = std::mem::take(&mut *self.evicted.lock());
-        for (key, entry) in &evicted {
-            self.leave(key, entry, Leaving::Evicted);
+    /// Counts out what a request (and any of the cache's own requests)
+    /// evicted: the module being admitted, refused for its weight; the
+    /// module `replacing`'s key held before; and evictions. Returns the
+    /// replaced module.
+    fn settle(
+        &self,
+        mut evicted: Vec<(K, Entry)>,
+        admitting: Option<&Module>,
+        replacing: Option<&K>,
+    ) -> Option<Module> {
+        evicted.extend(std::mem::take(&mut *self.evicted.lock()));
+        let mut replaced = None;
+        for (key, entry) in evicted {
+            if admitting.is_some_and(|module| module.is_same(&entry.module)) {
+                self.counters.too_heavy.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    module = %entry.module.id(),
+                    weight = entry.weight,
+                    capacity = self.capacity,
+                    "the module alone weighs more than the registry may hold: served, not kept"
+                );
+                self.leave(&key, &entry, Leaving::NotKept);
+            } else if replaced.is_none() && replacing == Some(&key) {
+                self.counters.replaced.fetch_add(1, Ordering::Relaxed);
+                self.leave(&key, &entry, Leaving::Replaced);
+                replaced = Some(entry.module);
+            } else {
+                self.counters.evictions.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(module = %entry.module.id(), "evicted from the registry");
+                self.leave(&key, &entry, Leaving::Evicted);
+            }
         }
+        replaced
     }
 }

@@ -68,14 +68,33 @@ impl Gate {
     /// Awaits `work`, or gives up on it once the gate is stopped: `None`.
     /// The stop signal is only looked at once `work` has paused, so work
     /// that finishes in its first poll (most calls) never registers for it.
+    ///
+    /// Once stopped, `work` is not polled again, so a guest paused at an
+    /// epoch tick or in a host call does not resume. The signal is
+    /// registered again only when the task's waker changes, so a paused
+    /// call waking again and again (every epoch tick) does not take the
+    /// signal's lock each time.
     pub(crate) async fn unless_stopped<F: Future>(&self, work: F) -> Option<F::Output> {
         let mut work = std::pin::pin!(work);
         let mut stopped = std::pin::pin!(self.until_stopped());
+        let mut registered: Option<std::task::Waker> = None;
         std::future::poll_fn(|cx| {
+            if registered.is_some() && self.is_stopped() {
+                return Poll::Ready(None);
+            }
             if let Poll::Ready(output) = work.as_mut().poll(cx) {
                 return Poll::Ready(Some(output));
             }
-            stopped.as_mut().poll(cx).map(|()| None)
+            if registered
+                .as_ref()
+                .is_none_or(|waker| !waker.will_wake(cx.waker()))
+            {
+                if stopped.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                registered = Some(cx.waker().clone());
+            }
+            Poll::Pending
         })
         .await
     }
@@ -85,13 +104,13 @@ impl Gate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ShutdownReport {
-    /// Leases out (calls in flight, or leases held) when the shutdown
-    /// began.
+    /// Calls under way (running, or waiting for an instance) when the
+    /// shutdown began.
     pub in_flight: u64,
-    /// Whether every lease came back before the deadline.
+    /// Whether every call ended and every lease came back before the
+    /// deadline.
     pub finished: bool,
-    /// Leases still out at the deadline, whose guests were then told to
-    /// stop.
+    /// Calls still under way at the deadline, which were then stopped.
     pub interrupted: u64,
     /// Leases still out when the shutdown returned: held by callers that
     /// have not dropped them, or running a guest on the fast engine, which
@@ -111,13 +130,16 @@ pub(crate) async fn shut_down(
     deadline: Duration,
 ) -> ShutdownReport {
     gate.close();
-    let out = || -> u64 { modules().iter().map(|m| m.counters.leases_out()).sum() };
-    let in_flight = out();
-    let finished = wait_until_none_out(&out, deadline).await;
-    let interrupted = if finished { 0 } else { out() };
+    let calls = || -> u64 { modules().iter().map(|m| m.counters.calls_in_flight()).sum() };
+    let leases = || -> u64 { modules().iter().map(|m| m.counters.leases_out()).sum() };
+    // A call waiting for an instance holds no lease yet: both are watched.
+    let busy = || calls() + leases();
+    let in_flight = calls();
+    let finished = wait_until_idle(&busy, deadline).await;
+    let interrupted = if finished { 0 } else { calls() };
     gate.stop();
     if !finished {
-        wait_until_none_out(&out, UNWIND).await;
+        wait_until_idle(&busy, UNWIND).await;
     }
     for module in modules() {
         module.drain();
@@ -126,7 +148,7 @@ pub(crate) async fn shut_down(
         in_flight,
         finished,
         interrupted,
-        still_out: out(),
+        still_out: leases(),
         instances_alive: instances_alive(),
     };
     tracing::info!(?report, "runtime shut down");
@@ -134,7 +156,7 @@ pub(crate) async fn shut_down(
 }
 
 /// Waits up to `limit` for `out` to reach zero; whether it did.
-async fn wait_until_none_out(out: &impl Fn() -> u64, limit: Duration) -> bool {
+async fn wait_until_idle(out: &impl Fn() -> u64, limit: Duration) -> bool {
     // A limit too far off to be an instant is no limit.
     let until = Instant::now().checked_add(limit);
     loop {

@@ -271,6 +271,20 @@ impl Counters {
         bump(&self.mine().checked_out);
     }
 
+    /// Calls started and not yet ended (in any way, cancelled included).
+    pub(crate) fn calls_in_flight(&self) -> u64 {
+        let s = self.snapshot(ArtifactStats::default(), surli_host::HttpCounts::default());
+        s.calls.saturating_sub(
+            s.ok + s.guest_errors
+                + s.timeouts
+                + s.out_of_memory
+                + s.traps
+                + s.codec_errors
+                + s.other_errors
+                + s.cancelled,
+        )
+    }
+
     /// Leases out now, summed over the shards.
     pub(crate) fn leases_out(&self) -> u64 {
         let sum = self.shards.iter().fold(0u64, |total, shard| {

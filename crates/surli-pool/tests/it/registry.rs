@@ -108,6 +108,8 @@ async fn the_count_bound_evicts_and_drains_the_module_that_leaves() {
     let stats = registry.stats();
     assert_eq!((stats.modules, stats.evictions), (2, 1));
     assert_eq!(registry.keys().len(), 2);
+    // The module just loaded is kept: room is made for it.
+    assert!(registry.get(&"c".to_owned()).unwrap().is_same(&held[2]));
     let evicted: Vec<&Module> = held
         .iter()
         .filter(|m| {
@@ -171,6 +173,10 @@ async fn the_byte_bound_evicts_when_modules_are_loaded_and_when_they_grow() {
     }
     let stats = registry.stats();
     assert_eq!((stats.modules, stats.evictions), (2, 1));
+    assert!(
+        registry.get(&"hostcalls".to_owned()).is_some(),
+        "the newest is kept"
+    );
 
     // Exactly room for demo and kinds: once demo keeps an instance (a
     // megabyte of linear memory at least), the next weighing evicts one.
@@ -197,11 +203,13 @@ async fn the_byte_bound_evicts_when_modules_are_loaded_and_when_they_grow() {
     assert!(stats.weight <= stats.capacity);
 }
 
+/// A registry of up to 100 modules holding at least `bytes` (the capacity
+/// is a multiple of the module count).
 fn registry_fitting(bytes: u64) -> Registry<String> {
     registry(
         RegistryOptions::default()
             .with_max_modules(100)
-            .with_max_bytes(Some(bytes)),
+            .with_max_bytes(Some(bytes.div_ceil(100) * 100)),
     )
 }
 
@@ -278,6 +286,8 @@ async fn a_replace_under_a_storm_of_calls_fails_none_and_drains_the_old_module()
         .unwrap()
         .expect("the key held a module");
     assert!(replaced.is_same(&old));
+    let stats = registry.stats();
+    assert_eq!((stats.replaced, stats.evictions, stats.modules), (1, 0, 1));
     wait_for(Arc::clone(&on_new)).await;
 
     // Calls after the replace reach the new code (demo has no `hello`).
@@ -387,6 +397,13 @@ async fn compiled_code_leaves_the_memory_cache_with_its_last_module() {
     }
     let compiles = || registry.runtime().cache_stats().misses;
     assert_eq!(compiles(), 1);
+    // Replacing a module by the same component keeps its code in memory.
+    registry
+        .replace("a".to_owned(), package("demo"), ModuleOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(compiles(), 1);
+    assert_eq!(registry.stats().evictions, 0);
     registry.remove(&"a".to_owned());
     // "b" still uses the component: the next load finds it in memory.
     registry

@@ -144,6 +144,14 @@ async fn guests_still_running_at_the_deadline_are_stopped() {
         let (module, ctx) = (blocked.clone(), Arc::clone(&never));
         async move { module.call(ctx, Some("sql"), vec![text("y")]).await }
     });
+    // Started (so in flight, not refused at the door) before the shutdown.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while blocked.stats().calls < 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap();
     let in_guest = tokio::spawn({
         let module = spinning.clone();
         async move {
@@ -156,7 +164,7 @@ async fn guests_still_running_at_the_deadline_are_stopped() {
 
     let report = runtime.shutdown(Duration::from_millis(50)).await;
     assert!(!report.finished);
-    assert_eq!(report.interrupted, 2, "{report:?}");
+    assert_eq!(report.interrupted, 3, "{report:?}");
     assert_eq!((report.still_out, report.instances_alive), (0, 0));
     shutting_down(in_host.await.unwrap());
     shutting_down(queued.await.unwrap());
