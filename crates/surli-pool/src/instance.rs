@@ -397,7 +397,9 @@ pub(crate) async fn guard<F: Future>(
         })
         .await;
     }
-    gate.unless_stopped(tokio::time::timeout(wall, call))
+    // Boxed: only a call that paused pays for it, and the future of every
+    // call (most finish in their first poll) stays as small as it was.
+    Box::pin(gate.unless_stopped(tokio::time::timeout(wall, call)))
         .await
         .ok_or_else(|| module.shutting_down())?
         .map_err(|_| limit.timeout(TimeoutWatch::WallClock))

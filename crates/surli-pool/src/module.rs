@@ -19,14 +19,13 @@ use surli_net::{NetAllowList, parse_entries};
 use surli_package::Package;
 use surrealdb_types::Value;
 use tokio::sync::Semaphore;
-use tracing::Instrument as _;
 
 use crate::caller::{CallerDeadline, within};
 use crate::describe::{self, FunctionSignature};
 use crate::error::{CallError, CallPhase, LoadError};
 use crate::instance::{Deadline, Instance};
 use crate::lease::{Lease, Tally};
-use crate::observe::Observation;
+use crate::observe::{Observation, in_span};
 use crate::runtime::RuntimeInner;
 use crate::stats::{ArtifactStats, Counters, ModuleMemory, ModuleStats};
 
@@ -589,7 +588,7 @@ impl Module {
         let tally = Tally::start(&self.inner.counters);
         let mut observation = Observation::start(&self.inner, function);
         let span = observation.span();
-        let outcome = async {
+        let work = async {
             let deadline = self.inner.caller_deadline(timeout)?;
             let encoded = surli_host::codec::encode_args(&args).map_err(CallError::Codec)?;
             let mut lease = self
@@ -597,9 +596,8 @@ impl Module {
                 .await?;
             let bytes = lease.invoke(function, &encoded, deadline).await?;
             surli_host::codec::decode_value(&bytes).map_err(CallError::Codec)
-        }
-        .instrument(span)
-        .await;
+        };
+        let outcome = in_span(span, work).await;
         tally.finish(&outcome);
         observation.finish(&outcome);
         outcome
@@ -618,15 +616,14 @@ impl Module {
         let tally = Tally::start(&self.inner.counters);
         let mut observation = Observation::start(&self.inner, function);
         let span = observation.span();
-        let outcome = async {
+        let work = async {
             let deadline = self.inner.caller_deadline(timeout)?;
             let mut lease = self
                 .lease_until(ctx, deadline, Some(&mut observation))
                 .await?;
             lease.invoke(function, args, deadline).await
-        }
-        .instrument(span)
-        .await;
+        };
+        let outcome = in_span(span, work).await;
         tally.finish(&outcome);
         observation.finish(&outcome);
         outcome
@@ -735,18 +732,12 @@ impl ModuleInner {
                 pool_size,
             });
         }
-        // The semaphore is never closed, so acquiring can only wait, until
-        // a shutdown stops the runtime.
-        let acquired = self
-            .runtime
-            .gate
-            .unless_stopped(Arc::clone(&self.permits).acquire_owned())
+        // Only a shutdown's stop closes the semaphore, which ends every
+        // wait for a permit at once.
+        Arc::clone(&self.permits)
+            .acquire_owned()
             .await
-            .ok_or_else(|| self.shutting_down())?;
-        acquired.map_err(|_| CallError::Instantiation {
-            module: self.id.clone(),
-            message: "the module's pool is closed".to_owned(),
-        })
+            .map_err(|_| self.shutting_down())
     }
 
     /// A fresh instance, not yet initialised: from the engine's pool, or,
@@ -985,6 +976,16 @@ impl ModuleInner {
     /// calls and leases of whoever holds it, but keeps no instance between
     /// them. Returns how many idle instances it dropped.
     pub(crate) fn drain(&self) -> usize {
+        self.drain_idle()
+    }
+
+    /// Ends every wait for a permit with [`CallError::ShuttingDown`] (a
+    /// shutdown's stop); no permit is handed out again.
+    pub(crate) fn close_permits(&self) {
+        self.permits.close();
+    }
+
+    fn drain_idle(&self) -> usize {
         self.drained.store(true, Ordering::Relaxed);
         let idle = std::mem::take(&mut *self.idle.lock());
         for _ in &idle {

@@ -86,12 +86,19 @@ impl ModuleMetrics {
     }
 }
 
-/// One call as it is observed: its span, and when it started if anything
-/// wants its times.
+/// One call as it is observed. When nothing wants it (no subscriber for
+/// its span, no metrics) it is one pointer and an empty option, and reads
+/// no clock: the call's future, which holds it across its awaits, stays as
+/// small as it was.
 pub(crate) struct Observation<'a> {
     module: &'a ModuleInner,
+    observed: Option<Box<Observed>>,
+}
+
+/// What an observed call records.
+struct Observed {
     span: Span,
-    started: Option<Instant>,
+    started: Instant,
     queue_wait: Option<Duration>,
     reused: Option<bool>,
     ended: bool,
@@ -113,33 +120,38 @@ impl<'a> Observation<'a> {
         } else {
             Span::none()
         };
-        let timed = !span.is_disabled() || module.metrics.is_some();
-        Self {
-            module,
-            span,
-            started: timed.then(Instant::now),
-            queue_wait: None,
-            reused: None,
-            ended: false,
-        }
+        let observed = (!span.is_disabled() || module.metrics.is_some()).then(|| {
+            Box::new(Observed {
+                span,
+                started: Instant::now(),
+                queue_wait: None,
+                reused: None,
+                ended: false,
+            })
+        });
+        Self { module, observed }
     }
 
     /// Whether this call's times are wanted.
     pub(crate) fn timed(&self) -> bool {
-        self.started.is_some()
+        self.observed.is_some()
     }
 
     /// Notes how long the call waited for a permit, and whether it got an
     /// idle instance or a new one.
     pub(crate) fn leased(&mut self, queue_wait: Option<Duration>, reused: bool) {
-        self.queue_wait = queue_wait;
-        self.reused = Some(reused);
+        if let Some(observed) = &mut self.observed {
+            observed.queue_wait = queue_wait;
+            observed.reused = Some(reused);
+        }
     }
 
-    /// The call's span (disabled when nothing wants it), to run the call
-    /// in.
-    pub(crate) fn span(&self) -> Span {
-        self.span.clone()
+    /// The call's span, to run the call in; `None` when nothing wants it.
+    pub(crate) fn span(&self) -> Option<Span> {
+        self.observed
+            .as_ref()
+            .filter(|observed| !observed.span.is_disabled())
+            .map(|observed| observed.span.clone())
     }
 
     pub(crate) fn finish<T>(mut self, outcome: &Result<T, CallError>) {
@@ -150,27 +162,30 @@ impl<'a> Observation<'a> {
     }
 
     fn end(&mut self, outcome: &'static str) {
-        self.ended = true;
-        let Some(started) = self.started else {
+        let Some(observed) = &mut self.observed else {
             return;
         };
-        let elapsed = started.elapsed();
+        if observed.ended {
+            return;
+        }
+        observed.ended = true;
+        let elapsed = observed.started.elapsed();
         if let Some(metrics) = &self.module.metrics {
             metrics.ended(outcome);
             metrics.duration.record(elapsed);
-            if let Some(wait) = self.queue_wait {
+            if let Some(wait) = observed.queue_wait {
                 metrics.queue_wait.record(wait);
             }
         }
-        if !self.span.is_disabled() {
-            self.span.record("outcome", outcome);
-            self.span.record("duration_us", micros(elapsed));
-            if let Some(wait) = self.queue_wait {
-                self.span.record("queue_wait_us", micros(wait));
+        let span = &observed.span;
+        if !span.is_disabled() {
+            span.record("outcome", outcome);
+            span.record("duration_us", micros(elapsed));
+            if let Some(wait) = observed.queue_wait {
+                span.record("queue_wait_us", micros(wait));
             }
-            if let Some(reused) = self.reused {
-                self.span
-                    .record("instance", if reused { "pooled" } else { "new" });
+            if let Some(reused) = observed.reused {
+                span.record("instance", if reused { "pooled" } else { "new" });
             }
         }
     }
@@ -178,9 +193,17 @@ impl<'a> Observation<'a> {
 
 impl Drop for Observation<'_> {
     fn drop(&mut self) {
-        if !self.ended {
-            self.end("cancelled");
-        }
+        self.end("cancelled");
+    }
+}
+
+/// Runs `work` inside `span`; without one, as it is, so a call pays
+/// nothing for entering a span on each poll, and its future keeps its size
+/// (the spanned one is boxed).
+pub(crate) async fn in_span<F: Future>(span: Option<Span>, work: F) -> F::Output {
+    match span {
+        None => work.await,
+        Some(span) => Box::pin(work.instrument(span)).await,
     }
 }
 

@@ -138,6 +138,9 @@ pub(crate) async fn shut_down(
     let finished = wait_until_idle(&busy, deadline).await;
     let interrupted = if finished { 0 } else { calls() };
     gate.stop();
+    for module in modules() {
+        module.close_permits();
+    }
     if !finished {
         wait_until_idle(&busy, UNWIND).await;
     }
