@@ -25,9 +25,21 @@ use crate::describe::{self, FunctionSignature};
 use crate::error::{CallError, CallPhase, LoadError};
 use crate::instance::{Deadline, Instance};
 use crate::lease::{Lease, Tally};
-use crate::observe::{Observation, in_span};
+use crate::observe::Observation;
 use crate::runtime::RuntimeInner;
 use crate::stats::{ArtifactStats, Counters, ModuleMemory, ModuleStats};
+
+/// Awaits the async block `$work` inside `$span` (an `Option<Span>`), or,
+/// with no span, in place. In place matters: a call's future is large, and
+/// passing it to a function would copy all of it on every call.
+macro_rules! in_span {
+    ($span:expr, $work:expr) => {
+        match $span {
+            None => $work.await,
+            Some(span) => Box::pin(tracing::Instrument::instrument($work, span)).await,
+        }
+    };
+}
 
 /// How much a module's callers share its instances: the embedder's trade
 /// between the cost of a fresh instance and what one caller can leave
@@ -588,7 +600,7 @@ impl Module {
         let tally = Tally::start(&self.inner.counters);
         let mut observation = Observation::start(&self.inner, function);
         let span = observation.span();
-        let work = async {
+        let outcome = in_span!(span, async {
             let deadline = self.inner.caller_deadline(timeout)?;
             let encoded = surli_host::codec::encode_args(&args).map_err(CallError::Codec)?;
             let mut lease = self
@@ -596,8 +608,7 @@ impl Module {
                 .await?;
             let bytes = lease.invoke(function, &encoded, deadline).await?;
             surli_host::codec::decode_value(&bytes).map_err(CallError::Codec)
-        };
-        let outcome = in_span(span, work).await;
+        });
         tally.finish(&outcome);
         observation.finish(&outcome);
         outcome
@@ -616,14 +627,13 @@ impl Module {
         let tally = Tally::start(&self.inner.counters);
         let mut observation = Observation::start(&self.inner, function);
         let span = observation.span();
-        let work = async {
+        let outcome = in_span!(span, async {
             let deadline = self.inner.caller_deadline(timeout)?;
             let mut lease = self
                 .lease_until(ctx, deadline, Some(&mut observation))
                 .await?;
             lease.invoke(function, args, deadline).await
-        };
-        let outcome = in_span(span, work).await;
+        });
         tally.finish(&outcome);
         observation.finish(&outcome);
         outcome

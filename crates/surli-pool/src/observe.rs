@@ -197,16 +197,6 @@ impl Drop for Observation<'_> {
     }
 }
 
-/// Runs `work` inside `span`; without one, as it is, so a call pays
-/// nothing for entering a span on each poll, and its future keeps its size
-/// (the spanned one is boxed).
-pub(crate) async fn in_span<F: Future>(span: Option<Span>, work: F) -> F::Output {
-    match span {
-        None => work.await,
-        Some(span) => Box::pin(work.instrument(span)).await,
-    }
-}
-
 fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
