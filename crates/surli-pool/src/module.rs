@@ -986,22 +986,18 @@ impl ModuleInner {
     /// calls and leases of whoever holds it, but keeps no instance between
     /// them. Returns how many idle instances it dropped.
     pub(crate) fn drain(&self) -> usize {
-        self.drain_idle()
-    }
-
-    /// Ends every wait for a permit with [`CallError::ShuttingDown`] (a
-    /// shutdown's stop); no permit is handed out again.
-    pub(crate) fn close_permits(&self) {
-        self.permits.close();
-    }
-
-    fn drain_idle(&self) -> usize {
         self.drained.store(true, Ordering::Relaxed);
         let idle = std::mem::take(&mut *self.idle.lock());
         for _ in &idle {
             self.counters.instance_retired();
         }
         idle.len()
+    }
+
+    /// Ends every wait for a permit with [`CallError::ShuttingDown`] (a
+    /// shutdown's stop); no permit is handed out again.
+    pub(crate) fn close_permits(&self) {
+        self.permits.close();
     }
 
     /// Has `report` told the module's final counters when the last handle

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use surli_config::ServerLimits;
 use surli_host::{CallInfo, ContextError, InvocationContext, NullContext};
-use surli_pool::{CallError, LoadError, Module, Runtime};
+use surli_pool::{CallError, LoadError, Module, ModuleStats, Runtime};
 use surrealdb_types::{Object, Value};
 use tokio::sync::Semaphore;
 
@@ -46,8 +46,17 @@ fn patient_runtime() -> Runtime {
 
 /// Waits (bounded) until `module` has `n` leases out.
 async fn until_out(module: &Module, n: u64) {
+    until(module, n, |stats| stats.checked_out).await;
+}
+
+/// Waits (bounded) until `module` has started `n` calls.
+async fn until_started(module: &Module, n: u64) {
+    until(module, n, |stats| stats.calls).await;
+}
+
+async fn until(module: &Module, n: u64, count: impl Fn(&ModuleStats) -> u64) {
     tokio::time::timeout(Duration::from_secs(30), async {
-        while module.stats().checked_out < n {
+        while count(&module.stats()) < n {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     })
@@ -145,13 +154,7 @@ async fn guests_still_running_at_the_deadline_are_stopped() {
         async move { module.call(ctx, Some("sql"), vec![text("y")]).await }
     });
     // Started (so in flight, not refused at the door) before the shutdown.
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while blocked.stats().calls < 2 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .unwrap();
+    until_started(&blocked, 2).await;
     let in_guest = tokio::spawn({
         let module = spinning.clone();
         async move {
@@ -205,13 +208,7 @@ async fn a_lease_held_past_the_deadline_is_reported_and_refuses_its_next_call() 
     });
     // The queued call has started (it counts as a call) before the
     // shutdown, so it is in flight rather than refused at the door.
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while module.stats().calls < 2 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .unwrap();
+    until_started(&module, 2).await;
     let report = runtime.shutdown(Duration::from_millis(20)).await;
     assert!(!report.finished);
     assert_eq!((report.interrupted, report.still_out), (1, 1));
