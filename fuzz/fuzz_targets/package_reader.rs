@@ -2,11 +2,15 @@
 //!
 //! Contract: no input panics, aborts or runs away (the caps hold); and, as
 //! `read_exports_only` documents, every package the full reader accepts is
-//! accepted by the streaming one with the same manifest.
+//! accepted by the streaming one with the same manifest; a package rebuilt
+//! from the record of a read is that read again, component included; and
+//! the same bytes taken as a record never panic its parser.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use surli_package::{Package, PackageLimits, ReadOptions, read_exports_only};
+use surli_package::{
+    Package, PackageBytes, PackageLimits, PackageRecord, ReadOptions, read_exports_only,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -50,4 +54,18 @@ fuzz_target!(|data: &[u8]| {
             assert!(fs.is_dir(), "the attached directory is missing");
         }
     }
+    if let Ok(bytes) = PackageBytes::new(data.to_vec(), &options) {
+        let read = bytes.read();
+        assert_eq!(read.is_ok(), full.is_ok(), "PackageBytes::read is not Package::from_bytes");
+        if let Some(record) = read.ok().as_ref().and_then(Package::record) {
+            let again = bytes
+                .read_recorded(&PackageRecord::from_bytes(&record.to_bytes()).unwrap())
+                .expect("a record of these bytes rebuilds them");
+            let original = full.as_ref().unwrap();
+            assert_eq!(again.config(), original.config());
+            assert_eq!(again.exports(), original.exports());
+            assert_eq!(again.try_wasm().unwrap(), original.wasm());
+        }
+    }
+    let _ = PackageRecord::from_bytes(data);
 });

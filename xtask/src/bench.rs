@@ -428,6 +428,14 @@ fn rows(report: &Json) -> Result<Vec<Row>> {
         original_065: at(calls, "/noop/original_065/first_call_us"),
         floor: None,
     });
+    rows.push(Row {
+        what: "first call after a disk-cache load (noop)".to_owned(),
+        unit: "µs",
+        surli: at(report, "/loads/first_call_after_disk_cache_us"),
+        original_031: None,
+        original_065: None,
+        floor: None,
+    });
     for (function, _) in CASES {
         let p = |key: &str, q: &str| at(calls, &format!("/{function}/{key}/call_us/{q}"));
         rows.push(Row {

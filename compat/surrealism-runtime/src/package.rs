@@ -157,7 +157,7 @@ impl SurrealismPackage {
             exports,
             logo,
             fs,
-        } = package.into_parts();
+        } = package.into_parts().map_err(package_error)?;
         Ok(Self {
             config: SurrealismConfig::from_surli(&config),
             wasm: wasm.to_vec(),

@@ -113,9 +113,9 @@ async fn bench(
     let started = Instant::now();
     let load_source;
     {
-        let package = crate::read_package(&args.module.file)?;
         let runtime = Runtime::new(args.module.cache.runtime_options(&args.module.limits))
             .map_err(crate::flat)?;
+        let package = crate::read_package_for(&runtime, &args.module.file)?;
         let module = runtime.load(package).await.map_err(crate::flat)?;
         load_source = module.stats().artifact_source;
     }

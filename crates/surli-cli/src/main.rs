@@ -137,11 +137,24 @@ fn install_log(verbose: u8, quiet: bool) {
 /// Reads a package completely, with the library's default guards, so that
 /// every error names the file.
 fn read_package(path: &Path) -> anyhow::Result<Package> {
-    Package::read_file(path, &ReadOptions::default()).map_err(|error| match error {
+    Package::read_file(path, &ReadOptions::default()).map_err(|error| package_error(path, error))
+}
+
+/// Reads a package for loading into `runtime`, through its records: a
+/// package this machine read before (the records live beside the compiled
+/// artifacts) is not decompressed again.
+fn read_package_for(runtime: &surli::Runtime, path: &Path) -> anyhow::Result<Package> {
+    runtime
+        .read_package_file(path, &ReadOptions::default())
+        .map_err(|error| package_error(path, error))
+}
+
+fn package_error(path: &Path, error: PackageError) -> anyhow::Error {
+    match error {
         // These already name the file; saying it twice reads badly.
         PackageError::Io { path: Some(_), .. } | PackageError::NotSurli { .. } => flat(error),
         other => flat(other).context(shown(path)),
-    })
+    }
 }
 
 /// The library's error messages are complete on their own (causes are

@@ -142,7 +142,6 @@ impl Session {
     /// Reads, loads and (with `--kv-file`) fills the module's KV store.
     /// Runs inside the async runtime: loading compiles on a blocking thread.
     pub(crate) async fn open(args: &ModuleArgs) -> anyhow::Result<Self> {
-        let package = crate::read_package(&args.file)?;
         let metrics = args
             .metrics
             .then(|| PrometheusBuilder::new().install_recorder())
@@ -165,6 +164,7 @@ impl Session {
             .runtime_options(&args.limits)
             .with_metrics(args.metrics);
         let runtime = Runtime::new(options).map_err(crate::flat)?;
+        let package = crate::read_package_for(&runtime, &args.file)?;
         let (database, kv_database) = args.database.open().await?;
         let kv = kv_database.map(|db| {
             let limits = runtime.kv_limits(package.config());

@@ -192,6 +192,14 @@ pub enum PackageError {
         message: String,
     },
 
+    /// A [`PackageRecord`](crate::PackageRecord) does not fit the bytes it
+    /// was applied to, or is not a record at all.
+    #[error("the package record cannot be used: {reason}; read the package in full instead")]
+    StaleRecord {
+        /// What did not fit.
+        reason: String,
+    },
+
     /// Reading or writing a file on the host failed.
     #[error("{}", io_message(path.as_deref(), error))]
     Io {

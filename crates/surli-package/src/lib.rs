@@ -74,6 +74,7 @@ mod layout;
 mod limits;
 mod package;
 mod read;
+mod record;
 mod write;
 
 pub use error::{LinkKind, PackageError, PackageWarning};
@@ -86,4 +87,5 @@ pub use layout::{
 pub use limits::{PackageLimits, ReadOptions};
 pub use package::{Package, PackageParts};
 pub use read::read_exports_only;
+pub use record::{ComponentBytes, PackageBytes, PackageRecord};
 pub use write::{PackageWriter, write_package};

@@ -10,6 +10,7 @@ use surli_config::{ConfigWarning, ModuleConfig};
 use crate::error::PackageWarning;
 use crate::exports::ExportsManifest;
 use crate::fs::AttachedFs;
+use crate::record::{ComponentBytes, Recordable};
 
 /// A `.surli` package that passed every check of the reader.
 ///
@@ -23,13 +24,16 @@ use crate::fs::AttachedFs;
 pub struct Package {
     pub(crate) config: ModuleConfig,
     pub(crate) config_warnings: Vec<ConfigWarning>,
-    pub(crate) wasm: Arc<[u8]>,
+    pub(crate) wasm: ComponentBytes,
     pub(crate) exports: ExportsManifest,
     pub(crate) logo: Option<Vec<u8>>,
     pub(crate) fs: Option<AttachedFs>,
     pub(crate) wasm_sha256: [u8; 32],
     pub(crate) package_sha256: [u8; 32],
     pub(crate) warnings: Vec<PackageWarning>,
+    /// The texts a [`PackageRecord`](crate::PackageRecord) keeps; `None`
+    /// for a package assembled from parts.
+    pub(crate) recordable: Option<Box<Recordable>>,
 }
 
 impl Package {
@@ -45,13 +49,48 @@ impl Package {
     }
 
     /// The component, `surrealism/mod.wasm`.
+    ///
+    /// A package rebuilt from a [`PackageRecord`](crate::PackageRecord)
+    /// decompresses it here, on first use. Should that fail (a damaged or
+    /// forged record: see [`try_wasm`](Self::try_wasm), which says why),
+    /// the failure is logged and the slice is empty.
     pub fn wasm(&self) -> &[u8] {
-        &self.wasm
+        match self.wasm.get() {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::error!(
+                    module = %self.config.meta.name,
+                    "the component cannot be read from its package: {error}"
+                );
+                &[]
+            }
+        }
     }
 
-    /// The component, shared: cheap to clone into another thread.
+    /// The component, decompressed now if the package was rebuilt from a
+    /// record and nothing asked for it yet.
+    ///
+    /// # Errors
+    ///
+    /// [`PackageError::StaleRecord`](crate::PackageError::StaleRecord)
+    /// when the package's bytes do not hold the component its record names.
+    pub fn try_wasm(&self) -> Result<&[u8], crate::PackageError> {
+        self.wasm.get().map(|bytes| &bytes[..])
+    }
+
+    /// The component, shared: cheap to clone into another thread. Empty
+    /// where [`wasm`](Self::wasm) is.
     pub fn wasm_shared(&self) -> Arc<[u8]> {
-        Arc::clone(&self.wasm)
+        match self.wasm.get() {
+            Ok(bytes) => Arc::clone(bytes),
+            Err(_) => Arc::from(self.wasm()),
+        }
+    }
+
+    /// The component as a handle that decompresses it when first asked,
+    /// cheap to clone into another thread.
+    pub fn component_bytes(&self) -> ComponentBytes {
+        self.wasm.clone()
     }
 
     /// The exported functions from `surrealism/exports.toml`.
@@ -140,26 +179,33 @@ impl Package {
         Ok(Self {
             config: parts.config,
             config_warnings: Vec::new(),
-            wasm: parts.wasm,
+            wasm: ComponentBytes::ready(parts.wasm),
             exports: parts.exports,
             logo: parts.logo,
             fs: parts.fs,
             wasm_sha256,
             package_sha256: wasm_sha256,
             warnings: Vec::new(),
+            recordable: None,
         })
     }
 
     /// Takes the package apart. The attached directory stays on disk for as
     /// long as the returned [`AttachedFs`] lives.
-    pub fn into_parts(self) -> PackageParts {
-        PackageParts {
+    ///
+    /// # Errors
+    ///
+    /// Those of [`try_wasm`](Self::try_wasm), for a package rebuilt from a
+    /// record.
+    pub fn into_parts(self) -> Result<PackageParts, crate::PackageError> {
+        let wasm = Arc::clone(self.wasm.get()?);
+        Ok(PackageParts {
             config: self.config,
-            wasm: self.wasm,
+            wasm,
             exports: self.exports,
             logo: self.logo,
             fs: self.fs,
-        }
+        })
     }
 }
 
@@ -168,7 +214,7 @@ impl fmt::Debug for Package {
         f.debug_struct("Package")
             .field("config", &self.config)
             .field("config_warnings", &self.config_warnings)
-            .field("wasm_len", &self.wasm.len())
+            .field("wasm", &self.wasm)
             .field("exports", &self.exports.functions.len())
             .field("logo_len", &self.logo.as_ref().map(Vec::len))
             .field("fs", &self.fs_path())

@@ -28,6 +28,7 @@ use crate::layout::{
 };
 use crate::limits::ReadOptions;
 use crate::package::Package;
+use crate::record::{ComponentBytes, Recordable};
 
 /// Buffers for payloads start no larger than this, so a header that claims
 /// a large size costs nothing until the bytes actually arrive.
@@ -40,20 +41,7 @@ impl Package {
     /// up to [`max_package_bytes`](crate::PackageLimits::max_package_bytes),
     /// then parsed as by [`Package::from_bytes`].
     pub fn read_file(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Self, PackageError> {
-        let path = path.as_ref();
-        check_extension(path)?;
-        let limit = options.limits.max_package_bytes;
-        let file = File::open(path).map_err(|e| PackageError::io(path.to_path_buf(), e))?;
-        let size = file
-            .metadata()
-            .map_err(|e| PackageError::io(path.to_path_buf(), e))?
-            .len();
-        if size > limit {
-            return Err(PackageError::PackageTooLarge { size, limit });
-        }
-        // The length can change after the check, and special files report
-        // none, so the read is capped as well.
-        let bytes = read_input(file, limit, Some(path))?;
+        let bytes = read_file_bytes(path.as_ref(), options)?;
         Self::from_bytes(&bytes, options)
     }
 
@@ -85,13 +73,18 @@ impl Package {
         Ok(Self {
             config: contents.config.config,
             config_warnings: contents.config.warnings,
-            wasm: contents.wasm.into(),
+            wasm: ComponentBytes::ready(contents.wasm.into()),
             exports: contents.exports,
             logo: contents.logo,
             fs: contents.fs,
             wasm_sha256,
             package_sha256,
             warnings: contents.warnings,
+            recordable: Some(Box::new(Recordable {
+                key: None,
+                config: contents.config_text,
+                exports: contents.exports_text,
+            })),
         })
     }
 }
@@ -215,6 +208,13 @@ pub fn read_exports_only(
     Ok(contents.exports)
 }
 
+/// Reads only the component of a package held in memory: every check of a
+/// full read, but no logo kept and no directory extracted. For a package
+/// rebuilt from a record, whose component is wanted at last.
+pub(crate) fn read_component(bytes: &[u8], options: &ReadOptions) -> Result<Vec<u8>, PackageError> {
+    Ok(read_archive(bytes, None, options, Mode::Component, None)?.wasm)
+}
+
 pub(crate) fn check_extension(path: &Path) -> Result<(), PackageError> {
     if path.extension().and_then(OsStr::to_str) == Some("surli") {
         Ok(())
@@ -223,6 +223,23 @@ pub(crate) fn check_extension(path: &Path) -> Result<(), PackageError> {
             path: path.to_path_buf(),
         })
     }
+}
+
+/// A package file's bytes: the name checked, the size capped before and
+/// during the read (the length can change after the check, and special
+/// files report none).
+pub(crate) fn read_file_bytes(path: &Path, options: &ReadOptions) -> Result<Vec<u8>, PackageError> {
+    check_extension(path)?;
+    let limit = options.limits.max_package_bytes;
+    let file = File::open(path).map_err(|e| PackageError::io(path.to_path_buf(), e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| PackageError::io(path.to_path_buf(), e))?
+        .len();
+    if size > limit {
+        return Err(PackageError::PackageTooLarge { size, limit });
+    }
+    read_input(file, limit, Some(path))
 }
 
 fn read_input(reader: impl Read, limit: u64, path: Option<&Path>) -> Result<Vec<u8>, PackageError> {
@@ -244,12 +261,26 @@ enum Mode {
     Full,
     /// Keep only the manifests; check the rest and let it go by.
     ExportsOnly,
+    /// Keep the manifests and the component; check the rest and let it go
+    /// by.
+    Component,
 }
 
-/// What a walk found. In [`Mode::ExportsOnly`] `wasm` is empty and `logo`
-/// and `fs` are `None`.
+impl Mode {
+    /// Whether the logo is kept and the attached directory extracted.
+    fn keeps_files(self) -> bool {
+        self == Mode::Full
+    }
+}
+
+/// What a walk found. In [`Mode::ExportsOnly`] `wasm` is empty, and
+/// outside [`Mode::Full`] `logo` and `fs` are `None`.
 struct Contents {
     config: ParsedConfig,
+    /// `surrealism.toml` as read, for a package record.
+    config_text: String,
+    /// `exports.toml` as read, for a package record.
+    exports_text: String,
     wasm: Vec<u8>,
     exports: ExportsManifest,
     logo: Option<Vec<u8>>,
@@ -380,8 +411,8 @@ struct Walk<'o> {
     /// Where the component's bytes go as they are read, when a thread
     /// digests them meanwhile.
     wasm_chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
-    config: Option<ParsedConfig>,
-    exports: Option<ExportsManifest>,
+    config: Option<(ParsedConfig, String)>,
+    exports: Option<(ExportsManifest, String)>,
     logo: Option<Vec<u8>>,
     fs_total: u64,
     extractor: Extractor<'o>,
@@ -590,7 +621,7 @@ impl<'o> Walk<'o> {
     fn wasm<R: Read>(&mut self, entry: &mut R, size: u64) -> Result<(), PackageError> {
         let limit = self.options.limits.max_wasm_bytes;
         let wasm = match self.mode {
-            Mode::Full => {
+            Mode::Full | Mode::Component => {
                 let read = |entry: &mut dyn Read| {
                     read_payload(
                         entry,
@@ -643,7 +674,7 @@ impl<'o> Walk<'o> {
         let parse = ParseOptions {
             strict: self.options.strict_config,
         };
-        self.config = Some(ModuleConfig::parse(&text, parse)?);
+        self.config = Some((ModuleConfig::parse(&text, parse)?, text));
         Ok(())
     }
 
@@ -660,7 +691,7 @@ impl<'o> Walk<'o> {
         let text = String::from_utf8(bytes).map_err(|_| PackageError::NotUtf8 {
             path: EXPORTS_ENTRY,
         })?;
-        self.exports = Some(ExportsManifest::parse(&text)?);
+        self.exports = Some((ExportsManifest::parse(&text)?, text));
         Ok(())
     }
 
@@ -679,7 +710,7 @@ impl<'o> Walk<'o> {
                 layout::check_logo(&logo, limit)?;
                 self.logo = Some(logo);
             }
-            Mode::ExportsOnly => {
+            Mode::ExportsOnly | Mode::Component => {
                 check_size(LOGO_ENTRY, size, limit, "max_logo_bytes")?;
                 let head = read_head(entry, PNG_SIGNATURE.len(), self.meters)?;
                 layout::check_logo(&head, limit)?;
@@ -689,7 +720,7 @@ impl<'o> Walk<'o> {
     }
 
     fn fs_dir(&mut self, relative: Option<&str>) -> Result<(), PackageError> {
-        if self.mode == Mode::ExportsOnly {
+        if !self.mode.keeps_files() {
             return Ok(());
         }
         match relative {
@@ -717,7 +748,7 @@ impl<'o> Walk<'o> {
             });
         }
         self.fs_total = total;
-        if self.mode == Mode::ExportsOnly {
+        if !self.mode.keeps_files() {
             return Ok(());
         }
 
@@ -759,10 +790,10 @@ impl<'o> Walk<'o> {
         let wasm = self
             .wasm
             .ok_or(PackageError::Missing { path: WASM_ENTRY })?;
-        let config = self
+        let (config, config_text) = self
             .config
             .ok_or(PackageError::Missing { path: CONFIG_ENTRY })?;
-        let exports = self.exports.ok_or(PackageError::Missing {
+        let (exports, exports_text) = self.exports.ok_or(PackageError::Missing {
             path: EXPORTS_ENTRY,
         })?;
         // Every check of the archive has passed: only now does the attached
@@ -771,6 +802,8 @@ impl<'o> Walk<'o> {
         let fs = self.extractor.finish(&mut warnings)?;
         Ok(Contents {
             config,
+            config_text,
+            exports_text,
             wasm,
             exports,
             logo: self.logo,

@@ -52,6 +52,22 @@ impl FunctionSignature {
     }
 }
 
+impl FunctionSignature {
+    /// The signature an `exports.toml` entry written by
+    /// [`to_export`](Self::to_export) holds, decoded from its bytes.
+    pub(crate) fn from_export(export: &FunctionExport) -> Result<Self, surli_host::HostError> {
+        Ok(Self {
+            name: export.name.clone(),
+            args: surli_host::codec::decode_arguments(&export.args)?,
+            returns: surli_host::codec::decode_kind(&export.returns)?,
+            writeable: export.writeable,
+            comment: export.comment.clone(),
+            args_encoded: export.args.clone(),
+            returns_encoded: export.returns.clone(),
+        })
+    }
+}
+
 /// An `exports.toml` manifest for these functions.
 pub fn exports_manifest(functions: &[FunctionSignature]) -> ExportsManifest {
     ExportsManifest {

@@ -244,6 +244,20 @@ pub(crate) struct InitFailure {
 const FIRST_INIT_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_INIT_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Why a load got no compiled component.
+enum Compile {
+    Engine(surli_engine::EngineError),
+    /// The component could not be read from its package (a package rebuilt
+    /// from a damaged record).
+    Package(surli_package::PackageError),
+}
+
+impl From<surli_engine::EngineError> for Compile {
+    fn from(error: surli_engine::EngineError) -> Self {
+        Self::Engine(error)
+    }
+}
+
 /// Where a load runs the compiler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LoadMode {
@@ -307,12 +321,18 @@ impl Module {
             &runtime.fast
         };
         let engine = set.engine.clone();
-        let wasm = package.wasm_shared();
+        // A package rebuilt from a record still holds its component
+        // compressed: it is decompressed only if the cache must compile it.
+        let wasm = package.component_bytes();
         let sha = *package.wasm_sha256();
         let compiling = engine.clone();
         let loader = Arc::clone(&runtime);
         let started = Instant::now();
-        let compile = move || loader.cache.get_or_compile(&compiling, &wasm, &sha);
+        let compile = move || {
+            loader
+                .cache
+                .get_or_compile_with(&compiling, &sha, || wasm.get().map_err(Compile::Package))
+        };
         let compiled = match mode {
             LoadMode::Async => {
                 tokio::task::spawn_blocking(compile)
@@ -324,9 +344,12 @@ impl Module {
             }
             LoadMode::Blocking => compile(),
         };
-        let cached = compiled.map_err(|error| LoadError::Engine {
-            module: id.clone(),
-            error,
+        let cached = compiled.map_err(|error| match error {
+            Compile::Engine(error) => LoadError::Engine {
+                module: id.clone(),
+                error,
+            },
+            Compile::Package(error) => LoadError::Package(error),
         })?;
         let artifact = ArtifactStats {
             source: cached.source,
@@ -404,12 +427,29 @@ impl Module {
         // One instance, without `init`, proves the module instantiates and
         // tells what it really exports; it is not pooled because `init`
         // never ran in it.
-        let probed = describe::probe(&inner)
-            .await
-            .map_err(|e| LoadError::Instantiation {
-                module: inner.id.clone(),
-                message: e.to_string(),
-            })?;
+        //
+        // A package read before through the runtime's records
+        // (`Runtime::read_package`) may have been asked already: the same
+        // package bytes hold the same component and configuration, so the
+        // answer is taken as it was given.
+        let key = inner.package.record_key().copied();
+        let known = key.and_then(|key| inner.runtime.known_description(&key));
+        let probed = match known {
+            Some(described) => Option::clone(&described),
+            None => {
+                let probed =
+                    describe::probe(&inner)
+                        .await
+                        .map_err(|e| LoadError::Instantiation {
+                            module: inner.id.clone(),
+                            message: e.to_string(),
+                        })?;
+                if let Some(key) = key {
+                    inner.runtime.remember_description(&key, &probed);
+                }
+                probed
+            }
+        };
         let described = probed.is_some();
         let signatures = probed.unwrap_or_else(|| {
             warnings.push(

@@ -246,7 +246,7 @@ impl std::fmt::Debug for RuntimeOptions {
 /// a linker for each. Cheap to clone; build one per process.
 #[derive(Clone, Debug)]
 pub struct Runtime {
-    inner: Arc<RuntimeInner>,
+    pub(crate) inner: Arc<RuntimeInner>,
 }
 
 pub(crate) struct RuntimeInner {
@@ -257,6 +257,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) budget: Budget,
     /// Open, closing or stopped ([`Runtime::shutdown`]).
     pub(crate) gate: Gate,
+    /// Package reads seen before ([`Runtime::read_package`]).
+    pub(crate) records: crate::records::Records,
 }
 
 impl std::fmt::Debug for RuntimeInner {
@@ -324,6 +326,7 @@ impl Runtime {
                 cache,
                 budget,
                 gate: Gate::default(),
+                records: crate::records::Records::new(),
             }),
         })
     }

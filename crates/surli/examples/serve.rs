@@ -15,9 +15,16 @@ use surli::{
 };
 
 /// Where the registry gets a module it does not hold: here a file, in a
-/// database its `DEFINE MODULE` record.
-async fn source(dir: String, name: &str) -> Result<(Package, ModuleOptions), LoadError> {
-    let package = Package::read_file(format!("{dir}/{name}.surli"), &ReadOptions::default())?;
+/// database its `DEFINE MODULE` record. Read through the runtime, a
+/// package it has seen before (in this process, or in an earlier one with
+/// the same cache directory) is not decompressed again.
+async fn source(
+    runtime: Runtime,
+    dir: String,
+    name: &str,
+) -> Result<(Package, ModuleOptions), LoadError> {
+    let path = format!("{dir}/{name}.surli");
+    let package = runtime.read_package_file(path, &ReadOptions::default())?;
     Ok((package, ModuleOptions::default()))
 }
 
@@ -48,8 +55,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let requests: Vec<_> = (0..8i64)
         .map(|n| {
             let (registry, key, dir) = (registry.clone(), key.clone(), dir.clone());
+            let runtime = runtime.clone();
             tokio::spawn(async move {
-                let module = registry.get_or_load(&key, || source(dir, "demo")).await?;
+                let module = registry
+                    .get_or_load(&key, || source(runtime, dir, "demo"))
+                    .await?;
                 let args = vec![n.into_value(), 100i64.into_value()];
                 let sum = module
                     .call(Arc::new(NullContext), Some("add"), args)
@@ -64,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // 4. New code while serving: calls already running finish on the old
     //    module, new ones get the new one.
-    let (package, options) = source(dir.clone(), "sdk065").await?;
+    let (package, options) = source(runtime.clone(), dir.clone(), "sdk065").await?;
     registry.replace(key.clone(), package, options).await?;
     if let Some(module) = registry.get(&key) {
         let args = vec!["surli".to_owned().into_value()];

@@ -7,11 +7,14 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use surli::{NullContext, Package, ReadOptions, Runtime, RuntimeOptions, SurrealValue};
+//! use surli::{NullContext, ReadOptions, Runtime, RuntimeOptions, SurrealValue};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let runtime = Runtime::new(RuntimeOptions::default())?;
-//! let package = Package::read_file("demo.surli", &ReadOptions::default())?;
+//! // As `Package::read_file`, but a package read before (by this runtime,
+//! // or by another process sharing its cache directory) is not
+//! // decompressed again.
+//! let package = runtime.read_package_file("demo.surli", &ReadOptions::default())?;
 //! let module = runtime.load(package).await?;
 //! let sum = module
 //!     .call(Arc::new(NullContext), Some("add"), vec![1i64.into_value(), 2i64.into_value()])
@@ -85,9 +88,9 @@ pub use surli_package::{
 pub use surli_pool::{
     Allocation, ArtifactCache, ArtifactSource, BudgetResource, BudgetUsage, CacheStats, CallError,
     CallPhase, FunctionSignature, Isolation, Lease, LoadError, Module, ModuleMemory, ModuleOptions,
-    ModuleStats, PoolingLimits, Registry, RegistryOptions, RegistryStats, Runtime, RuntimeBudget,
-    RuntimeOptions, ShutdownReport, TimeoutLimit, TimeoutWatch, VersionStats, WhenFull,
-    exports_manifest, metric_names,
+    ModuleStats, PoolingLimits, ReadStats, Registry, RegistryOptions, RegistryStats, Runtime,
+    RuntimeBudget, RuntimeOptions, ShutdownReport, TimeoutLimit, TimeoutWatch, VersionStats,
+    WhenFull, exports_manifest, metric_names,
 };
 /// The SurrealDB value types that cross the boundary.
 pub use surrealdb_types::{self as types, Object, SurrealValue, Value};

@@ -429,3 +429,80 @@ fn a_forgotten_component_is_compiled_again_and_its_bytes_are_freed() {
         ArtifactSource::Memory
     );
 }
+
+#[test]
+fn a_cached_artifact_is_served_without_asking_for_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(Flavour::Guarded);
+    let (wasm, sha) = component("lazy-bytes");
+    // The first load must compile, so it asks.
+    let first = ArtifactCache::with_dir(dir.path());
+    let cached = first
+        .get_or_compile_with(&engine, &sha, || Ok::<_, surli_engine::EngineError>(&wasm))
+        .unwrap();
+    assert_eq!(cached.source, ArtifactSource::Compiled);
+    // Memory and disk answer without the bytes; the source is never called.
+    let never = || -> Result<&[u8], surli_engine::EngineError> {
+        panic!("the component's bytes were asked for although the artifact is cached")
+    };
+    let again = first.get_or_compile_with(&engine, &sha, never).unwrap();
+    assert_eq!(again.source, ArtifactSource::Memory);
+    let restart = ArtifactCache::with_dir(dir.path());
+    let disk = restart.get_or_compile_with(&engine, &sha, never).unwrap();
+    assert_eq!(disk.source, ArtifactSource::Disk);
+    // The source's own error comes back as it was.
+    let empty = tempfile::tempdir().unwrap();
+    #[derive(Debug)]
+    enum Failure {
+        NoBytes,
+        Engine,
+    }
+    impl From<surli_engine::EngineError> for Failure {
+        fn from(_: surli_engine::EngineError) -> Self {
+            Self::Engine
+        }
+    }
+    let error = ArtifactCache::with_dir(empty.path())
+        .get_or_compile_with(&engine, &sha, || -> Result<&[u8], Failure> {
+            Err(Failure::NoBytes)
+        })
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(error, Failure::NoBytes), "{error:?}");
+}
+
+#[test]
+fn notes_come_back_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = ArtifactCache::with_dir(dir.path());
+    assert!(cache.read_note("facts-1").is_none(), "nothing written yet");
+    assert!(cache.write_note("facts-1", b"what a read found"));
+    assert_eq!(
+        ArtifactCache::with_dir(dir.path())
+            .read_note("facts-1")
+            .unwrap(),
+        b"what a read found"
+    );
+    // Every damage is refused and counted: a flipped byte, a cut, padding.
+    let path = dir.path().join("facts-1.note");
+    let good = std::fs::read(&path).unwrap();
+    let mut flipped = good.clone();
+    flipped[3] ^= 0x20;
+    let mut padded = good.clone();
+    padded.insert(0, b'!');
+    for damaged in [flipped, good[..good.len() - 1].to_vec(), padded, Vec::new()] {
+        std::fs::write(&path, &damaged).unwrap();
+        let fresh = ArtifactCache::with_dir(dir.path());
+        assert!(fresh.read_note("facts-1").is_none());
+        assert_eq!(fresh.stats().rejected_files, 1);
+    }
+    // A name that could leave the directory is refused before any I/O.
+    for bad in ["", "../escape", "a/b", "dot.name", &"x".repeat(129)] {
+        assert!(!cache.write_note(bad, b"x"), "{bad:?}");
+        assert!(cache.read_note(bad).is_none(), "{bad:?}");
+    }
+    // Without a directory there is nowhere to keep notes.
+    assert!(!ArtifactCache::in_memory().write_note("facts-1", b"x"));
+    let stats = cache.stats();
+    assert_eq!((stats.notes_written, stats.notes_read), (1, 0));
+}

@@ -187,7 +187,7 @@ fn a_package_taken_apart_and_put_back_together_is_the_same_package() {
     let config = package.config().clone();
     let exports = package.exports().clone();
 
-    let rebuilt = Package::from_parts(package.into_parts()).unwrap();
+    let rebuilt = Package::from_parts(package.into_parts().unwrap()).unwrap();
     assert_eq!(rebuilt.config(), &config);
     assert_eq!(rebuilt.exports(), &exports);
     assert_eq!(rebuilt.wasm_sha256(), &wasm_sha);
@@ -199,7 +199,7 @@ fn a_package_taken_apart_and_put_back_together_is_the_same_package() {
 #[test]
 fn parts_holding_a_core_module_or_a_bad_logo_are_refused() {
     let package = Package::read_file(BASELINE, &ReadOptions::default()).unwrap();
-    let mut parts = package.into_parts();
+    let mut parts = package.into_parts().unwrap();
     let component = parts.wasm.clone();
     parts.wasm = b"\0asm\x01\0\0\0".as_slice().into();
     let error = Package::from_parts(parts).unwrap_err();
@@ -209,7 +209,7 @@ fn parts_holding_a_core_module_or_a_bad_logo_are_refused() {
     );
 
     let package = Package::read_file(BASELINE, &ReadOptions::default()).unwrap();
-    let mut parts = package.into_parts();
+    let mut parts = package.into_parts().unwrap();
     parts.wasm = component;
     parts.logo = Some(b"GIF89a".to_vec());
     let error = Package::from_parts(parts).unwrap_err();

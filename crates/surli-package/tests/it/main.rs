@@ -6,5 +6,6 @@ mod bomb;
 mod exports;
 mod extraction;
 mod guards;
+mod record;
 mod support;
 mod writer;

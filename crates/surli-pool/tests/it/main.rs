@@ -18,6 +18,7 @@ mod kinds;
 mod lifecycle;
 mod limits;
 mod observe;
+mod records;
 mod registry;
 mod shutdown;
 mod storm;
