@@ -97,8 +97,20 @@ impl Runner {
     }
 }
 
-pub(crate) fn run(root: &Path, quick: bool) -> Result<()> {
+pub(crate) fn run(root: &Path, quick: bool, record: bool, compare: Option<&str>) -> Result<()> {
     let started = Instant::now();
+    // What a comparison needs is checked before anything is measured.
+    let before = match compare {
+        Some(rev) => {
+            crate::history::check_comparable(quick)?;
+            let records = crate::history::load(root)?;
+            Some(crate::history::find(root, &records, rev)?)
+        }
+        None => None,
+    };
+    if record {
+        crate::history::check_comparable(quick)?;
+    }
     crate::fixtures::run(root)?;
     let demo = root.join("target").join("fixtures").join("demo.surli");
     let probe = build_probe(root)?;
@@ -132,6 +144,26 @@ pub(crate) fn run(root: &Path, quick: bool) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("xtask: bench: wrote {}", path.display());
 
+    let this_run = crate::history::record(root, &document)?;
+    if let Some(before) = &before {
+        let records = crate::history::load(root)?;
+        let (report, regressions) = crate::history::compare(&records, before, &this_run);
+        println!("\n{report}");
+        if regressions.is_empty() {
+            println!("xtask: bench: no change beyond the noise band");
+        } else {
+            println!(
+                "xtask: bench: {} change(s) for the worse beyond the noise band:",
+                regressions.len()
+            );
+            for regression in &regressions {
+                println!("  {regression}");
+            }
+        }
+    }
+    if record {
+        crate::history::append(root, &this_run)?;
+    }
     if quick {
         println!(
             "xtask: bench: a quick run leaves docs/PERFORMANCE.md alone; `cargo xtask bench` \
@@ -226,7 +258,7 @@ fn measure(
             words.extend(["--mode".to_owned(), mode.to_owned()]);
             entry.insert(format!("surli_{mode}"), probe.run(&words)?);
         }
-        for mode in ["values", "encoded"] {
+        for mode in ["values", "encoded", "fresh"] {
             step(&format!("floor {function}({args}), {mode}"));
             let mut words = vec!["floor".to_owned()];
             words.extend(call(function, args, None));
@@ -468,7 +500,7 @@ fn rows(report: &Json) -> Result<Vec<Row>> {
             surli: p("surli_fresh", "p50"),
             original_031: None,
             original_065: None,
-            floor: None,
+            floor: p("floor_fresh", "p50"),
         });
     }
     let throughput = report

@@ -32,6 +32,7 @@ mod compat;
 mod demo;
 mod fixtures;
 mod fuzz;
+mod history;
 mod soak;
 mod surrealdb;
 mod toolchain;
@@ -91,6 +92,14 @@ enum Task {
         /// Short windows and fewer modules: a quick look, not a record.
         #[arg(long)]
         quick: bool,
+        /// Append this run to benches/history.jsonl and redraw the trend
+        /// chart (docs/performance-history.svg).
+        #[arg(long)]
+        record: bool,
+        /// Print every figure beside the last recorded run of REV (a commit,
+        /// branch or tag), marking changes beyond the noise band.
+        #[arg(long, value_name = "REV")]
+        compare: Option<String>,
     },
 }
 
@@ -105,7 +114,11 @@ fn main() -> Result<()> {
         Task::Soak { minutes } => soak::run(&root, minutes),
         Task::Compat => compat::run(&root),
         Task::Surrealdb { no_original } => surrealdb::run(&root, !no_original),
-        Task::Bench { quick } => bench::run(&root, quick),
+        Task::Bench {
+            quick,
+            record,
+            compare,
+        } => bench::run(&root, quick, record, compare.as_deref()),
     }
 }
 

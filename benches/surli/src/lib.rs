@@ -7,16 +7,22 @@
 //! no deadline arming, no context switching and no decoding. No runtime can
 //! call a guest faster on the same machine, so surli's figures are read as
 //! ratios to it.
+//!
+//! [`FreshFloor`] is the floor of a fresh instance per call: raw wasmtime on
+//! the pooling settings surli's runtime uses, instantiating a component
+//! prepared once, running its `init`, the call, and dropping the store,
+//! with each step timed.
 #![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use surli::{Package, ReadOptions};
 use surli_engine::wasmtime::Store;
-use surli_engine::wasmtime::component::TypedFunc;
-use surli_engine::{EngineOptions, EpochSource, Flavour, SurliEngine};
+use surli_engine::wasmtime::component::{InstancePre, TypedFunc};
+use surli_engine::{Allocation, EngineOptions, EpochSource, Flavour, SurliEngine};
 use surli_host::{
     CallInfo, HostState, MemoryLimiter, MemoryLimits, ModuleEnv, NullContext, build_linker,
 };
@@ -103,6 +109,110 @@ impl Floor {
             .await
             .map_err(wasm_error)?;
         answer.map_err(|message| anyhow::anyhow!("the guest failed: {message}"))
+    }
+}
+
+/// `init`: no parameters, a `result<_, string>`.
+type Init = TypedFunc<(), (Result<(), String>,)>;
+
+/// The floor of [`Isolation::FreshPerCall`](surli::Isolation): every call
+/// instantiates the component (prepared once, as surli prepares it), runs
+/// its `init`, calls `invoke` and drops the store, on an engine with the
+/// allocation surli's runtime uses.
+pub struct FreshFloor {
+    engine: SurliEngine,
+    pre: InstancePre<HostState>,
+    env: Arc<ModuleEnv>,
+}
+
+/// How long each step of one [`FreshFloor::call`] took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FreshSteps {
+    /// A store and an instance from the pool (copy-on-write memory
+    /// mapped, tables and globals set), the exports looked up.
+    pub instantiate: Duration,
+    /// The guest's `init`, with its first touches of memory.
+    pub init: Duration,
+    /// `invoke`, its arguments encoded and its answer decoded.
+    pub call: Duration,
+    /// Dropping the store: the instance goes back to the pool, which
+    /// resets its memory (wasmtime decommits or zeroes what was touched).
+    pub drop: Duration,
+}
+
+impl FreshFloor {
+    /// Compiles the package's component on a guarded engine with
+    /// `allocation` and prepares it for instantiation.
+    pub fn new(package: &Package, allocation: Allocation) -> anyhow::Result<Self> {
+        let engine = SurliEngine::with_allocation(
+            EngineOptions {
+                flavour: Flavour::Guarded,
+                epoch: EpochSource::Automatic,
+            },
+            allocation,
+        )?;
+        let component = engine.compile(package.wasm())?;
+        let linker = build_linker(engine.wasmtime())?;
+        let pre = linker.instantiate_pre(&component).map_err(wasm_error)?;
+        let config = package.config();
+        let kv = Arc::new(surli::MemoryKvStore::new(surli::kv::KvLimits::default()));
+        let env = Arc::new(ModuleEnv::new(
+            config.meta.clone(),
+            config.capabilities.clone(),
+            kv,
+        ));
+        Ok(Self { engine, pre, env })
+    }
+
+    /// One call on a new instance: instantiate, `init`, `invoke` with
+    /// `args` encoded now and the answer decoded, drop. Returns the timed
+    /// steps.
+    pub async fn call(
+        &self,
+        name: Option<&str>,
+        args: &[surli::Value],
+    ) -> anyhow::Result<FreshSteps> {
+        let started = Instant::now();
+        let meta = Arc::clone(self.env.module());
+        let mut state = HostState::new(
+            Arc::clone(&self.env),
+            MemoryLimiter::new(MemoryLimits::with_max_memory(None)),
+        )?;
+        state.set_call(Arc::new(NullContext), CallInfo::invoke(meta, None));
+        let mut store = Store::new(self.engine.wasmtime(), state);
+        store.set_epoch_deadline(1 << 40);
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(wasm_error)?;
+        let init: Option<Init> = instance.get_typed_func(&mut store, "init").ok();
+        let invoke: Invoke = instance
+            .get_typed_func(&mut store, "invoke")
+            .map_err(wasm_error)?;
+        let instantiated = Instant::now();
+        if let Some(init) = init {
+            let (outcome,) = init.call_async(&mut store, ()).await.map_err(wasm_error)?;
+            outcome.map_err(|message| anyhow::anyhow!("init failed: {message}"))?;
+        }
+        let initialised = Instant::now();
+        let bytes = encode(args)?;
+        let invoke: InvokeFor<'_> = invoke;
+        let (answer,) = invoke
+            .call_async(&mut store, (name, &bytes))
+            .await
+            .map_err(wasm_error)?;
+        let answer = answer.map_err(|message| anyhow::anyhow!("the guest failed: {message}"))?;
+        surli::codec::decode_value(&answer)?;
+        let called = Instant::now();
+        drop(store);
+        let dropped = Instant::now();
+        Ok(FreshSteps {
+            instantiate: instantiated - started,
+            init: initialised - instantiated,
+            call: called - initialised,
+            drop: dropped - called,
+        })
     }
 }
 

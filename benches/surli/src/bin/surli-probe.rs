@@ -31,7 +31,7 @@ use surli::{
     InvocationContext, Module, NullContext, Package, ReadOptions, Runtime, RuntimeOptions,
 };
 use surli::{Isolation, ModuleOptions};
-use surli_benches::Floor;
+use surli_benches::{Floor, FreshFloor, FreshSteps};
 
 use crate::measure::{callers, nanos, quantiles, rss_bytes};
 
@@ -322,7 +322,7 @@ impl Clone for Caller {
 
 async fn floor(call: &CallArgs, mode: Mode) -> Result<Json> {
     if mode == Mode::Fresh {
-        bail!("the floor has no fresh mode: it is one instance made beforehand");
+        return fresh_floor(call).await;
     }
     // The kinds come from the module itself, as surli reads them.
     let module = runtime()?.load(read(&call.package)?).await?;
@@ -370,6 +370,55 @@ async fn floor(call: &CallArgs, mode: Mode) -> Result<Json> {
         "call_us": quantiles(latencies.clone())?,
         "calls_per_second": latencies.len() as f64 / elapsed.as_secs_f64(),
         "calls": latencies.len(),
+        "seconds": elapsed.as_secs_f64(),
+    }))
+}
+
+/// The floor of a fresh instance per call ([`FreshFloor`]): raw wasmtime
+/// on the allocation surli's default runtime uses, every step timed.
+async fn fresh_floor(call: &CallArgs) -> Result<Json> {
+    let runtime = runtime()?;
+    let module = runtime.load(read(&call.package)?).await?;
+    let function = function_of(call);
+    let args = arguments(&module, function.as_deref(), &call.args)?;
+    drop(module);
+    let floor = FreshFloor::new(&read(&call.package)?, runtime.allocation())?;
+    drop(runtime);
+    let name = function.as_deref();
+    let window = async |seconds: f64| -> Result<Vec<(u64, FreshSteps)>> {
+        let mut samples = Vec::with_capacity(1 << 16);
+        let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+        while Instant::now() < deadline {
+            let started = Instant::now();
+            let steps = floor.call(name, &args).await?;
+            samples.push((nanos(started.elapsed()), steps));
+        }
+        Ok(samples)
+    };
+    window(call.warmup).await?;
+    let started = Instant::now();
+    let samples = window(call.seconds).await?;
+    let elapsed = started.elapsed();
+    let step = |pick: fn(&FreshSteps) -> Duration| {
+        let mut values: Vec<u64> = samples.iter().map(|(_, s)| nanos(pick(s))).collect();
+        values.sort_unstable();
+        values[values.len() / 2] as f64 / 1000.0
+    };
+    Ok(json!({
+        "runtime": "wasmtime (floor)",
+        "package": call.package.display().to_string(),
+        "function": function,
+        "mode": Mode::Fresh.name(),
+        "concurrency": 1,
+        "call_us": quantiles(samples.iter().map(|(total, _)| *total).collect())?,
+        "steps_p50_us": {
+            "instantiate": step(|s| s.instantiate),
+            "init": step(|s| s.init),
+            "call": step(|s| s.call),
+            "drop": step(|s| s.drop),
+        },
+        "calls_per_second": samples.len() as f64 / elapsed.as_secs_f64(),
+        "calls": samples.len(),
         "seconds": elapsed.as_secs_f64(),
     }))
 }
