@@ -382,7 +382,16 @@ async fn fresh_floor(call: &CallArgs) -> Result<Json> {
     let function = function_of(call);
     let args = arguments(&module, function.as_deref(), &call.args)?;
     drop(module);
-    let floor = FreshFloor::new(&read(&call.package)?, runtime.allocation())?;
+    // The floor resets slots as wasmtime does by default (every page
+    // unmapped); resetting them in place is surli's own choice
+    // (`PoolingLimits::keep_resident`), so it counts for surli.
+    let allocation = match runtime.allocation() {
+        surli::Allocation::Pooling(limits) => {
+            surli::Allocation::Pooling(limits.with_keep_resident(0))
+        }
+        other => other,
+    };
+    let floor = FreshFloor::new(&read(&call.package)?, allocation)?;
     drop(runtime);
     let name = function.as_deref();
     let window = async |seconds: f64| -> Result<Vec<(u64, FreshSteps)>> {

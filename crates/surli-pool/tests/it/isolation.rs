@@ -283,6 +283,9 @@ fn the_default_runtime_pools_instances_capped_at_the_servers_memory_limit() {
                 limits.total_component_instances,
                 RuntimeOptions::DEFAULT_POOLED_INSTANCES
             );
+            // Slots are reset in place where the kernel allows it; the
+            // isolation tests above then run on that path.
+            assert_eq!(limits.keep_resident, PoolingLimits::DEFAULT_KEEP_RESIDENT);
         }
         // A machine whose address space cannot hold the pool falls back
         // (tested below); that fallback must not pass this test unseen.
