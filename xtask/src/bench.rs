@@ -39,6 +39,9 @@ struct Budget {
     warmup: f64,
     /// Modules loaded at once for the memory-per-module figure.
     modules: usize,
+    /// Modules loaded at once from the disk cache (surli alone: the
+    /// originals would compile every one).
+    cached_modules: usize,
     /// Loads per kind for the load-time medians.
     loads: usize,
 }
@@ -50,6 +53,7 @@ impl Budget {
                 seconds: 0.5,
                 warmup: 0.2,
                 modules: 10,
+                cached_modules: 50,
                 loads: 5,
             }
         } else {
@@ -57,6 +61,7 @@ impl Budget {
                 seconds: 3.0,
                 warmup: 0.5,
                 modules: 100,
+                cached_modules: 1000,
                 loads: 20,
             }
         }
@@ -348,6 +353,31 @@ fn measure(
     cached_rss()?;
     let memory_cached = cached_rss()?;
 
+    // A restart of a host serving many modules: every one from the disk
+    // cache (its artifact, its package record, its description).
+    let many = budget.cached_modules;
+    step(&format!(
+        "surli RSS with {many} modules from the disk cache"
+    ));
+    let many_cache = rss_cache.with_extension("many");
+    if many_cache.exists() {
+        std::fs::remove_dir_all(&many_cache)
+            .with_context(|| format!("cannot empty {}", many_cache.display()))?;
+    }
+    let many_rss = || {
+        probe.run(&[
+            "rss".to_owned(),
+            "--package".to_owned(),
+            package.clone(),
+            "--modules".to_owned(),
+            many.to_string(),
+            "--cache-dir".to_owned(),
+            many_cache.display().to_string(),
+        ])
+    };
+    many_rss()?;
+    let memory_many_cached = many_rss()?;
+
     Ok(json!({
         "seconds_per_window": budget.seconds,
         "warmup_seconds": budget.warmup,
@@ -356,6 +386,7 @@ fn measure(
         "loads": loads,
         "memory": memory,
         "memory_cached": memory_cached,
+        "memory_many_cached": memory_many_cached,
         "versions": {
             "surli": probe.title,
             "peers": peers.iter().map(|p| p.title.clone()).collect::<Vec<_>>(),
@@ -567,6 +598,32 @@ fn rows(report: &Json) -> Result<Vec<Row>> {
         )?;
         (many > 1).then(|| mib(Some((all - one) / (many - 1) as f64)))?
     };
+    let cached_many = at(report, "/memory_many_cached/copies").unwrap_or(0.0);
+    rows.push(Row {
+        what: format!("load {cached_many:.0} modules from the disk cache, in all"),
+        unit: "ms",
+        surli: at(report, "/memory_many_cached/load_ms_total"),
+        original_031: None,
+        original_065: None,
+        floor: None,
+    });
+    rows.push(Row {
+        what: format!(
+            "RSS per further module, {cached_many:.0} from the disk cache, an idle instance each"
+        ),
+        unit: "MiB",
+        surli: (|| {
+            let one = at(report, "/memory_cached/rss_bytes_after_one_instance_each")?;
+            let all = at(
+                report,
+                "/memory_many_cached/rss_bytes_after_one_instance_each",
+            )?;
+            (cached_many > 1.0).then(|| (all - one) / (cached_many - 1.0) / (1024.0 * 1024.0))
+        })(),
+        original_031: None,
+        original_065: None,
+        floor: None,
+    });
     rows.push(Row {
         what: format!("RSS per further module, {many} loaded, an idle instance each"),
         unit: "MiB",

@@ -385,21 +385,9 @@ impl ArtifactCache {
         E: From<EngineError>,
     {
         let key = (engine.identity(), *wasm_sha256);
-        let slot = {
-            let mut slots = self.slots.lock();
-            // `get` marks it the most recently loaded.
-            match slots.lru.get(&key) {
-                Some((slot, _)) => Arc::clone(slot),
-                None => {
-                    let slot = Slot::default();
-                    slots.lru.put(key, (Arc::clone(&slot), 0));
-                    slot
-                }
-            }
-        };
+        let slot_arc = self.slot(key);
         // The map lock is released; only loads of this same component
         // wait on the slot.
-        let slot_arc = slot;
         let mut slot = slot_arc.lock();
         if let Some((component, artifact_bytes)) = slot.as_ref() {
             self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
@@ -418,6 +406,56 @@ impl ArtifactCache {
         drop(slot);
         self.filled(key, &slot_arc, code_bytes(&cached.component));
         Ok(cached)
+    }
+
+    /// The slot of `key`, made empty if there is none; marked the most
+    /// recently loaded.
+    fn slot(&self, key: (u64, [u8; 32])) -> Slot {
+        let mut slots = self.slots.lock();
+        match slots.lru.get(&key) {
+            Some((slot, _)) => Arc::clone(slot),
+            None => {
+                let slot = Slot::default();
+                slots.lru.put(key, (Arc::clone(&slot), 0));
+                slot
+            }
+        }
+    }
+
+    /// `component` (compiled on `engine`, from the component whose SHA-256
+    /// is `wasm_sha256`) on `engine`'s overflow twin: moved there once
+    /// ([`SurliEngine::overflow_component`]) and then shared by every
+    /// module of the same component, held in memory under the same bound
+    /// as the others. Without the cache each module made its own copy of
+    /// the code (about 4 MB for the demo) the first time the pool ran out.
+    /// `None` when the engine has no twin.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`SurliEngine::overflow_component`].
+    pub fn overflow_component(
+        &self,
+        engine: &SurliEngine,
+        wasm_sha256: &[u8; 32],
+        component: &Component,
+    ) -> Result<Option<Component>, EngineError> {
+        if engine.overflow().is_none() {
+            return Ok(None);
+        }
+        // Engine identities count up from zero: the top bit names the twin.
+        let key = (engine.identity() | (1 << 63), *wasm_sha256);
+        let slot_arc = self.slot(key);
+        let mut slot = slot_arc.lock();
+        if let Some((component, _)) = slot.as_ref() {
+            return Ok(Some(component.clone()));
+        }
+        let Some(moved) = engine.overflow_component(component)? else {
+            return Ok(None);
+        };
+        *slot = Some((moved.clone(), None));
+        drop(slot);
+        self.filled(key, &slot_arc, code_bytes(&moved));
+        Ok(Some(moved))
     }
 
     fn compile(&self, engine: &SurliEngine, wasm: &[u8], key: &Key) -> Result<Cached, EngineError> {

@@ -84,6 +84,7 @@ impl Package {
                 key: None,
                 config: contents.config_text,
                 exports: contents.exports_text,
+                source: None,
             })),
         })
     }

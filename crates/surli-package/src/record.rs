@@ -120,8 +120,13 @@ impl PackageBytes {
     /// Every error of [`Package::from_bytes`].
     pub fn read(&self) -> Result<Package, PackageError> {
         let mut package = Package::from_bytes(&self.bytes, &self.options)?;
+        let source = Source {
+            bytes: Arc::clone(&self.bytes),
+            options: self.options.clone(),
+        };
         package.recordable = package.recordable.take().map(|mut recordable| {
             recordable.key = Some(self.key);
+            recordable.source = Some(source);
             recordable
         });
         Ok(package)
@@ -173,6 +178,7 @@ impl PackageBytes {
                 key: Some(self.key),
                 config: record.config.clone(),
                 exports: record.exports.clone(),
+                source: None,
             })),
         })
     }
@@ -218,6 +224,25 @@ pub(crate) struct Recordable {
     pub(crate) key: Option<[u8; 32]>,
     pub(crate) config: String,
     pub(crate) exports: String,
+    /// The compressed bytes a full read through [`PackageBytes`] came
+    /// from, so the component can be let go of and read again
+    /// ([`Package::shed_component`]).
+    pub(crate) source: Option<Source>,
+}
+
+/// Compressed package bytes and the options they were read under.
+#[derive(Clone)]
+pub(crate) struct Source {
+    bytes: Arc<[u8]>,
+    options: ReadOptions,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a full read of a package found, enough to rebuild the package from
@@ -357,6 +382,31 @@ impl Package {
     /// mean the same package bytes, read under the same options.
     pub fn record_key(&self) -> Option<&[u8; 32]> {
         self.recordable.as_ref()?.key.as_ref()
+    }
+
+    /// Lets go of the decompressed component when it can be read again
+    /// from the package's compressed bytes, which are usually a quarter of
+    /// its size: a host that holds many loaded modules, whose code is
+    /// compiled already, then holds the compressed packages only. The next
+    /// [`wasm`](Self::wasm) decompresses again (and checks the SHA-256).
+    ///
+    /// Does nothing, and says so, for a package not read through
+    /// [`PackageBytes`], or with an attached directory or read warnings.
+    pub fn shed_component(&mut self) -> bool {
+        if self.fs.is_some() || !self.warnings.is_empty() {
+            return false;
+        }
+        let Some(source) = self.recordable.as_mut().and_then(|r| r.source.take()) else {
+            return false;
+        };
+        self.wasm = ComponentBytes::deferred(Deferred {
+            package: source.bytes,
+            options: source.options,
+            wasm_sha256: self.wasm_sha256,
+            wasm_len: self.wasm.len(),
+            cell: OnceLock::new(),
+        });
+        true
     }
 
     /// A record of this package, to rebuild it from the same bytes without

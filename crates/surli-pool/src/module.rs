@@ -357,6 +357,11 @@ impl Module {
             time: started.elapsed(),
         };
         let component = cached.component;
+        // The code is compiled: a package read through the runtime's
+        // records keeps its compressed bytes only (a quarter of the
+        // component, for the demo), and decompresses again if asked.
+        let mut package = package;
+        package.shed_component();
         warnings.extend(
             component
                 .component_type()
@@ -846,8 +851,13 @@ impl ModuleInner {
             .as_ref()
             .ok_or_else(|| "the engine has no overflow twin".to_owned())?;
         let component = self
-            .engine
-            .overflow_component(self.pre.component())
+            .runtime
+            .cache
+            .overflow_component(
+                &self.engine,
+                self.package.wasm_sha256(),
+                self.pre.component(),
+            )
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "the engine has no overflow twin".to_owned())?;
         let exports = PluginExports::resolve(&component).map_err(|e| e.to_string())?;

@@ -152,6 +152,22 @@ fn packages_that_must_be_read_in_full_have_no_record() {
 }
 
 #[test]
+fn a_package_read_through_its_bytes_can_let_go_of_its_component() {
+    let bytes = baseline();
+    let mut package = bytes.read().unwrap();
+    let component = package.wasm().to_vec();
+    assert!(package.shed_component());
+    assert!(!package.component_bytes().is_ready());
+    assert_eq!(package.try_wasm().unwrap(), &component[..]);
+    // Once is enough: the bytes went with the first.
+    assert!(!package.shed_component());
+    // Without the compressed bytes there is nothing to read it again from.
+    let mut plain = Package::from_bytes(bytes.bytes(), &ReadOptions::default()).unwrap();
+    assert!(!plain.shed_component());
+    assert!(plain.component_bytes().is_ready());
+}
+
+#[test]
 fn the_size_cap_holds_before_any_digest() {
     let options =
         ReadOptions::default().with_limits(PackageLimits::default().with_max_package_bytes(100));

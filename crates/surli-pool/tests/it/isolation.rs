@@ -449,3 +449,32 @@ async fn a_pool_too_large_for_the_address_space_falls_back_to_on_demand() {
         .await;
     assert_eq!(sum.unwrap(), int(42));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modules_of_one_component_share_its_code_on_the_overflow_engine() {
+    // A pool of one slot: every further instance is made on demand.
+    let runtime = runtime_allocating(Allocation::Pooling(PoolingLimits::for_instances(1, None)));
+    let first = runtime.load(package("demo")).await.unwrap();
+    let second = runtime
+        .load(crate::support::package_with("demo", |config| {
+            config.meta.name = "demo-copy".to_owned();
+        }))
+        .await
+        .unwrap();
+    let held = runtime.cache_stats().memory_bytes;
+    let ctx = Arc::new(NullContext);
+    let _slot = first.lease(ctx.clone()).await.unwrap();
+    let mut on_demand = Vec::new();
+    for module in [&first, &second] {
+        let mut lease = module.lease(ctx.clone()).await.unwrap();
+        assert_eq!(
+            lease.call(Some("add"), vec![int(1), int(2)]).await.unwrap(),
+            int(3)
+        );
+        assert_eq!(module.stats().instances_overflowed, 1);
+        on_demand.push(lease);
+    }
+    // The code moved to the overflow engine once, for both modules: the
+    // cache holds it beside the pooled engine's copy, twice the bytes.
+    assert_eq!(runtime.cache_stats().memory_bytes, 2 * held);
+}

@@ -46,9 +46,15 @@ async fn a_package_read_again_is_neither_decompressed_nor_probed_again() {
     let runtime = Runtime::new(RuntimeOptions::default()).unwrap();
     let options = ReadOptions::default();
     let first = runtime.read_package(demo_bytes(), &options).unwrap();
+    assert!(
+        first.component_bytes().is_ready(),
+        "a first read is a full read"
+    );
     let first = runtime.load(first).await.unwrap();
     // The first load asked a probe instance what the module exports.
     assert_eq!(first.stats().instances_created, 1);
+    // Once compiled, the module keeps the compressed package only.
+    assert!(!first.package().component_bytes().is_ready());
 
     let again = runtime.read_package(demo_bytes(), &options).unwrap();
     assert!(!again.component_bytes().is_ready());
