@@ -77,7 +77,14 @@ fn default_band(what: &str, unit: &str) -> f64 {
 /// One record: the table of one run, and where it came from.
 pub(crate) fn record(root: &Path, document: &Json) -> Result<Json> {
     let commit = git(root, &["rev-parse", "HEAD"])?;
-    let dirty = !git(root, &["status", "--porcelain", "--untracked-files=no"])?.is_empty();
+    // What a run writes itself (the figures, the charts, the history) does
+    // not make the code it measured another: only other changes count.
+    let written = [FILE, CHART, "docs/PERFORMANCE.md", "docs/performance.svg"];
+    let status = git(root, &["status", "--porcelain", "--untracked-files=no"])?;
+    let dirty = status
+        .lines()
+        .filter_map(|line| line.get(3..))
+        .any(|path| !written.contains(&path));
     Ok(json!({
         "commit": commit,
         "dirty": dirty,
@@ -91,7 +98,18 @@ pub(crate) fn record(root: &Path, document: &Json) -> Result<Json> {
 /// Appends `record` to the history and redraws the trend chart.
 pub(crate) fn append(root: &Path, record: &Json) -> Result<()> {
     let path = root.join(FILE);
-    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => {
+            return Err(error).with_context(|| {
+                format!(
+                    "cannot read {} to append to it; it was left as it is",
+                    path.display()
+                )
+            });
+        }
+    };
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }

@@ -577,7 +577,7 @@ impl ArtifactCache {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
             Err(error) => {
-                self.reject(&path, &format!("cannot read it: {error}"));
+                self.reject_note(&path, &format!("cannot read it: {error}"));
                 return None;
             }
         };
@@ -588,10 +588,33 @@ impl ArtifactCache {
                 Some(bytes)
             }
             Err(reason) => {
-                self.reject(&path, reason);
+                self.reject_note(&path, reason);
                 None
             }
         }
+    }
+
+    /// Removes a note (see [`read_note`](Self::read_note)), so that what it
+    /// said is no longer found; whether there was one. A failure to remove
+    /// it is logged.
+    pub fn remove_note(&self, name: &str) -> bool {
+        let (Some(dir), Some(file_name)) = (self.trusted_dir(), note_file(name)) else {
+            return false;
+        };
+        let path = dir.join(file_name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => true,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), "cannot remove a cache note: {error}");
+                false
+            }
+        }
+    }
+
+    fn reject_note(&self, path: &Path, reason: &str) {
+        self.counters.rejected_files.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(path = %path.display(), "ignoring a cache note ({reason})");
     }
 
     /// Writes a note (see [`read_note`](Self::read_note)), whole or not at

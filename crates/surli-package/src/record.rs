@@ -120,13 +120,16 @@ impl PackageBytes {
     /// Every error of [`Package::from_bytes`].
     pub fn read(&self) -> Result<Package, PackageError> {
         let mut package = Package::from_bytes(&self.bytes, &self.options)?;
-        let source = Source {
+        // Only a package that can let go of its component keeps the
+        // compressed bytes to read it again from: one with an attached
+        // directory or warnings never does.
+        let source = (package.fs.is_none() && package.warnings.is_empty()).then(|| Source {
             bytes: Arc::clone(&self.bytes),
             options: self.options.clone(),
-        };
+        });
         package.recordable = package.recordable.take().map(|mut recordable| {
             recordable.key = Some(self.key);
-            recordable.source = Some(source);
+            recordable.source = source;
             recordable
         });
         Ok(package)
@@ -264,6 +267,13 @@ pub struct PackageRecord {
 }
 
 impl PackageRecord {
+    /// About how many bytes the record holds: its texts, its logo and a
+    /// fixed part.
+    pub fn weight(&self) -> u64 {
+        let logo = self.logo.as_ref().map_or(0, Vec::len);
+        (self.config.len() + self.exports.len() + logo + 128) as u64
+    }
+
     /// The key of the bytes it was made from.
     pub fn key(&self) -> &[u8; 32] {
         &self.key
@@ -396,12 +406,23 @@ impl Package {
         if self.fs.is_some() || !self.warnings.is_empty() {
             return false;
         }
-        let Some(source) = self.recordable.as_mut().and_then(|r| r.source.take()) else {
-            return false;
+        let (package, options) = match &self.wasm.0 {
+            // Rebuilt from a record and decompressed since: the
+            // compressed bytes are at hand already.
+            Inner::Deferred(deferred) if deferred.cell.get().is_some() => {
+                (Arc::clone(&deferred.package), deferred.options.clone())
+            }
+            Inner::Deferred(_) => return false,
+            Inner::Ready(_) => {
+                let Some(source) = self.recordable.as_mut().and_then(|r| r.source.take()) else {
+                    return false;
+                };
+                (source.bytes, source.options)
+            }
         };
         self.wasm = ComponentBytes::deferred(Deferred {
-            package: source.bytes,
-            options: source.options,
+            package,
+            options,
             wasm_sha256: self.wasm_sha256,
             wasm_len: self.wasm.len(),
             cell: OnceLock::new(),

@@ -53,6 +53,14 @@ impl FunctionSignature {
 }
 
 impl FunctionSignature {
+    /// About how many bytes the signature holds, for bounds in bytes.
+    pub(crate) fn weight(&self) -> u64 {
+        let name = self.name.as_ref().map_or(0, String::len);
+        let comment = self.comment.as_ref().map_or(0, String::len);
+        let args: usize = self.args.iter().map(|(name, _)| name.len() + 32).sum();
+        (name + comment + args + self.args_encoded.len() + self.returns_encoded.len() + 64) as u64
+    }
+
     /// The signature an `exports.toml` entry written by
     /// [`to_export`](Self::to_export) holds, decoded from its bytes.
     pub(crate) fn from_export(export: &FunctionExport) -> Result<Self, surli_host::HostError> {

@@ -349,7 +349,14 @@ impl Module {
                 module: id.clone(),
                 error,
             },
-            Compile::Package(error) => LoadError::Package(error),
+            Compile::Package(error) => {
+                // The component did not read back as the package's record
+                // said: the next read of these bytes must be a full one.
+                if let Some(key) = package.record_key() {
+                    runtime.forget_record(key);
+                }
+                LoadError::Package(error)
+            }
         })?;
         let artifact = ArtifactStats {
             source: cached.source,
@@ -437,7 +444,14 @@ impl Module {
         // (`Runtime::read_package`) may have been asked already: the same
         // package bytes hold the same component and configuration, so the
         // answer is taken as it was given.
-        let key = inner.package.record_key().copied();
+        let key = inner.package.record_key().map(|package| {
+            crate::records::description_key(
+                package,
+                inner.engine.flavour(),
+                &inner.limits,
+                inner.engine.allocation(),
+            )
+        });
         let known = key.and_then(|key| inner.runtime.known_description(&key));
         let probed = match known {
             Some(described) => Option::clone(&described),
@@ -449,7 +463,10 @@ impl Module {
                             module: inner.id.clone(),
                             message: e.to_string(),
                         })?;
-                if let Some(key) = key {
+                // Only an answer is kept: a module that did not describe
+                // itself (or refused to, perhaps only this time) is asked
+                // again next time.
+                if let (Some(key), Some(_)) = (key, &probed) {
                     inner.runtime.remember_description(&key, &probed);
                 }
                 probed

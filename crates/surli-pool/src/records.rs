@@ -9,14 +9,20 @@
 //! read too. Combined with an artifact from the cache, the component's
 //! bytes are then never decompressed at all.
 //!
-//! The same key remembers what the module said about itself when a load
-//! asked it (its function signatures, from a probe instance): a later load
-//! of the same package bytes takes them from memory or from a note instead
-//! of instantiating the module to ask again.
+//! What a module said about itself when a load asked it (its function
+//! signatures, from a probe instance) is remembered too, under the package
+//! key together with everything that decides whether the module
+//! instantiates (the engine flavour, the merged limits, the allocation and
+//! surli's version): a later load of the same bytes under the same
+//! conditions takes the answer from memory or from a note instead of
+//! instantiating the module to ask again. Only answers are remembered; a
+//! module that did not describe itself is asked again on every load.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use std::fmt::Write as _;
 
 use quick_cache::sync::Cache;
 use surli_package::{
@@ -34,13 +40,38 @@ pub(crate) type Described = Option<Vec<FunctionSignature>>;
 const DESCRIBED_MAGIC: &[u8; 8] = b"SURLI-DS";
 const DESCRIBED_VERSION: u32 = 1;
 
-/// How many records a runtime keeps in memory.
-pub(crate) const MEMORY_RECORDS: usize = 4096;
+/// How many bytes of records (and as many of descriptions) a runtime keeps
+/// in memory: each weighs its texts and logo.
+pub(crate) const MEMORY_RECORD_BYTES: u64 = 64 << 20;
+
+/// Records are weighed by the bytes they hold, so a bound in count cannot
+/// be turned into gigabytes by large manifests.
+#[derive(Clone)]
+struct ByBytes;
+
+impl quick_cache::Weighter<[u8; 32], Arc<PackageRecord>> for ByBytes {
+    fn weight(&self, _: &[u8; 32], record: &Arc<PackageRecord>) -> u64 {
+        record.weight()
+    }
+}
+
+impl quick_cache::Weighter<[u8; 32], Arc<Described>> for ByBytes {
+    fn weight(&self, _: &[u8; 32], described: &Arc<Described>) -> u64 {
+        let signatures = described.as_deref().unwrap_or_default();
+        signatures
+            .iter()
+            .map(FunctionSignature::weight)
+            .sum::<u64>()
+            + 64
+    }
+}
+
+type Held<V> = Cache<[u8; 32], V, ByBytes>;
 
 /// The records of one runtime, and what they answered.
 pub(crate) struct Records {
-    memory: Cache<[u8; 32], Arc<PackageRecord>>,
-    described: Cache<[u8; 32], Arc<Described>>,
+    memory: Held<Arc<PackageRecord>>,
+    described: Held<Arc<Described>>,
     descriptions_reused: AtomicU64,
     memory_hits: AtomicU64,
     disk_hits: AtomicU64,
@@ -51,8 +82,8 @@ pub(crate) struct Records {
 impl Records {
     pub(crate) fn new() -> Self {
         Self {
-            memory: Cache::new(MEMORY_RECORDS),
-            described: Cache::new(MEMORY_RECORDS),
+            memory: Cache::with_weighter(1024, MEMORY_RECORD_BYTES, ByBytes),
+            described: Cache::with_weighter(1024, MEMORY_RECORD_BYTES, ByBytes),
             descriptions_reused: AtomicU64::new(0),
             memory_hits: AtomicU64::new(0),
             disk_hits: AtomicU64::new(0),
@@ -73,8 +104,11 @@ pub struct ReadStats {
     pub disk_hits: u64,
     /// Reads that decompressed and checked the whole package.
     pub full_reads: u64,
-    /// Records found but not used (damaged, or not matching the bytes);
-    /// each was followed by a full read.
+    /// Records and description notes found whole but not used (not a
+    /// record, or not matching the bytes): a refused record is followed by
+    /// a full read, a refused description by asking the module. Notes that
+    /// fail their own checksum are counted in the cache's
+    /// `rejected_files`.
     pub refused: u64,
     /// Records held in memory now.
     pub held: u64,
@@ -136,7 +170,7 @@ impl Runtime {
     fn read_named(&self, bytes: &PackageBytes) -> Result<Package, PackageError> {
         let records = &self.inner.records;
         let cache = &self.inner.cache;
-        let note = || format!("package-{}", bytes.key_hex());
+        let note = || note_name("package", bytes.key());
         if let Some(record) = records.memory.get(bytes.key()) {
             match bytes.read_recorded(&record) {
                 Ok(package) => {
@@ -170,13 +204,22 @@ impl Runtime {
 }
 
 impl RuntimeInner {
+    /// Forgets the record of `key`, in memory and on disk: its component
+    /// did not read back as the record said, so the next read of those
+    /// bytes reads them in full.
+    pub(crate) fn forget_record(&self, key: &[u8; 32]) {
+        self.records.memory.remove(key);
+        self.cache.remove_note(&note_name("package", key));
+        self.records.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// What an earlier load of the package with record key `key` learnt
     /// from its probe instance: from memory, or from a note in the cache
     /// directory.
     pub(crate) fn known_description(&self, key: &[u8; 32]) -> Option<Arc<Described>> {
         let records = &self.records;
         let found = records.described.get(key).or_else(|| {
-            let note = self.cache.read_note(&described_note(key))?;
+            let note = self.cache.read_note(&note_name("described", key))?;
             match decode_described(&note) {
                 Ok(described) => {
                     let described = Arc::new(described);
@@ -200,7 +243,7 @@ impl RuntimeInner {
     /// package bytes.
     pub(crate) fn remember_description(&self, key: &[u8; 32], described: &Described) {
         if let Some(note) = encode_described(described) {
-            self.cache.write_note(&described_note(key), &note);
+            self.cache.write_note(&note_name("described", key), &note);
         }
         self.records
             .described
@@ -208,11 +251,32 @@ impl RuntimeInner {
     }
 }
 
-fn described_note(key: &[u8; 32]) -> String {
-    let mut name = String::with_capacity(10 + 64);
-    name.push_str("described-");
+/// The key a module's description is kept under: the package's record key,
+/// and what decides whether the module instantiates as it did when it was
+/// asked.
+pub(crate) fn description_key(
+    package: &[u8; 32],
+    flavour: surli_engine::Flavour,
+    limits: &surli_config::EffectiveLimits,
+    allocation: surli_engine::Allocation,
+) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("surli 2026-12 module description key v1");
+    hasher.update(package);
+    let conditions = format!(
+        "{}|{flavour:?}|{limits:?}|{allocation:?}",
+        env!("CARGO_PKG_VERSION")
+    );
+    hasher.update(conditions.as_bytes());
+    *hasher.finalize().as_bytes()
+}
+
+/// The name of a note about `key`.
+fn note_name(kind: &str, key: &[u8; 32]) -> String {
+    let mut name = String::with_capacity(kind.len() + 65);
+    name.push_str(kind);
+    name.push('-');
     for byte in key {
-        name.push_str(&format!("{byte:02x}"));
+        let _ = write!(name, "{byte:02x}");
     }
     name
 }

@@ -129,12 +129,15 @@ pub(crate) async fn shut_down(
     instances_alive: impl Fn() -> u64,
     deadline: Duration,
 ) -> ShutdownReport {
-    gate.close();
     let calls = || -> u64 { modules().iter().map(|m| m.counters.calls_in_flight()).sum() };
     let leases = || -> u64 { modules().iter().map(|m| m.counters.leases_out()).sum() };
     // A call waiting for an instance holds no lease yet: both are watched.
     let busy = || calls() + leases();
+    // Read before the gate closes: a call refused at the closed gate is
+    // counted as started for a moment, and is not one the shutdown waited
+    // for.
     let in_flight = calls();
+    gate.close();
     let finished = wait_until_idle(&busy, deadline).await;
     let interrupted = if finished { 0 } else { calls() };
     gate.stop();

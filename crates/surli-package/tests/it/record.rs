@@ -130,12 +130,14 @@ fn packages_that_must_be_read_in_full_have_no_record() {
     let options = ReadOptions::default().with_temp_base(base.path());
     // An attached directory is extracted by every read.
     let with_fs = RawTar::valid().file("surrealism/fs/a.txt", b"a").package();
-    let package = PackageBytes::new(with_fs, &options)
+    let mut package = PackageBytes::new(with_fs, &options)
         .unwrap()
         .read()
         .unwrap();
     assert!(package.fs().is_some());
     assert!(package.record().is_none());
+    // Nor does it keep its compressed bytes to let go of its component.
+    assert!(!package.shed_component());
     // Warnings belong to the read that finds them.
     let skipped = RawTar::valid().file("junk.txt", b"x").package();
     let package = PackageBytes::new(skipped, &options)
@@ -158,9 +160,14 @@ fn a_package_read_through_its_bytes_can_let_go_of_its_component() {
     let component = package.wasm().to_vec();
     assert!(package.shed_component());
     assert!(!package.component_bytes().is_ready());
-    assert_eq!(package.try_wasm().unwrap(), &component[..]);
-    // Once is enough: the bytes went with the first.
+    // Nothing to let go of while it stays compressed; once read again, it
+    // can be let go of again.
     assert!(!package.shed_component());
+    assert_eq!(package.try_wasm().unwrap(), &component[..]);
+    assert!(package.component_bytes().is_ready());
+    assert!(package.shed_component());
+    assert!(!package.component_bytes().is_ready());
+    assert_eq!(package.try_wasm().unwrap(), &component[..]);
     // Without the compressed bytes there is nothing to read it again from.
     let mut plain = Package::from_bytes(bytes.bytes(), &ReadOptions::default()).unwrap();
     assert!(!plain.shed_component());

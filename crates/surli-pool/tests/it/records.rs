@@ -123,11 +123,15 @@ async fn a_recorded_package_still_compiles_when_its_artifact_is_gone() {
     let package = after.read_package(demo_bytes(), &options).unwrap();
     assert!(!package.component_bytes().is_ready());
     let module = after.load(package).await.unwrap();
-    // Compiling needed the component: decompressed then, and checked
-    // against the SHA-256 the record holds.
+    // Compiling needed the component: decompressed then, checked against
+    // the SHA-256 the record holds, and let go of again once compiled.
     assert_eq!(module.stats().artifact_source, ArtifactSource::Compiled);
-    assert!(module.package().component_bytes().is_ready());
+    assert!(!module.package().component_bytes().is_ready());
     assert_eq!(add(&module).await, 42i64.into_value());
+    assert_eq!(
+        module.package().try_wasm().unwrap(),
+        crate::support::package("demo").wasm()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,10 +150,18 @@ async fn damaged_notes_are_refused_and_the_package_read_in_full() {
     // surli wrote there.
     let notes = ArtifactCache::with_dir(dir.path());
     assert!(notes.write_note(&format!("package-{key}"), b"not a record"));
-    assert!(notes.write_note(
-        &format!("described-{key}"),
-        b"SURLI-DS\x01\0\0\0\x01[garbage"
-    ));
+    let mut descriptions = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(stem) = name
+            .strip_suffix(".note")
+            .filter(|n| n.starts_with("described-"))
+        {
+            assert!(notes.write_note(stem, b"SURLI-DS\x01\0\0\0\x01[garbage"));
+            descriptions += 1;
+        }
+    }
+    assert_eq!(descriptions, 1);
 
     let runtime = caching(dir.path());
     let package = runtime.read_package(demo_bytes(), &options).unwrap();
@@ -181,4 +193,101 @@ async fn other_read_options_are_another_record() {
     let package = runtime.read_package(demo_bytes(), &strict).unwrap();
     assert!(package.component_bytes().is_ready());
     assert_eq!(reads(runtime.read_stats()), (2, 0, 0, 0, 0));
+}
+
+/// A limit that leaves the engine's allocation as it is, so only the
+/// merged limits tell the conditions apart.
+fn tighter_limits() -> surli_config::ServerLimits {
+    surli_config::ServerLimits::default()
+        .with_max_execution_time(Some(std::time::Duration::from_millis(500)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_description_is_reused_only_under_the_same_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ReadOptions::default();
+    let first = caching(dir.path());
+    first
+        .load(first.read_package(demo_bytes(), &options).unwrap())
+        .await
+        .unwrap();
+    // Another process sharing the cache directory, with a shorter time
+    // limit: whether the module instantiates there (and within that
+    // limit) was never asked, so it is asked.
+    let tighter = Runtime::new(
+        RuntimeOptions::default()
+            .with_cache_dir(dir.path().to_path_buf())
+            .with_server(tighter_limits()),
+    )
+    .unwrap();
+    let module = tighter
+        .load(tighter.read_package(demo_bytes(), &options).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reads(tighter.read_stats()), (0, 0, 1, 0, 0));
+    assert_eq!(module.stats().instances_created, 1);
+    // The same conditions again: the answer is reused.
+    let again = Runtime::new(
+        RuntimeOptions::default()
+            .with_cache_dir(dir.path().to_path_buf())
+            .with_server(tighter_limits()),
+    )
+    .unwrap();
+    let module = again
+        .load(again.read_package(demo_bytes(), &options).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reads(again.read_stats()), (0, 0, 1, 0, 1));
+    assert_eq!(module.stats().instances_created, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_naming_another_component_fails_its_load_and_is_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ReadOptions::default();
+    let first = caching(dir.path());
+    first
+        .load(first.read_package(demo_bytes(), &options).unwrap())
+        .await
+        .unwrap();
+    // A whole note whose record names another component (its SHA-256 is
+    // the 32 bytes after the magic, the version and the key), and no
+    // artifact, so the load must read the component.
+    let name = format!(
+        "package-{}",
+        PackageBytes::new(demo_bytes(), &options).unwrap().key_hex()
+    );
+    let notes = ArtifactCache::with_dir(dir.path());
+    let mut record = notes.read_note(&name).unwrap();
+    record[8 + 4 + 32] ^= 1;
+    assert!(notes.write_note(&name, &record));
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "cwasm") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+
+    let runtime = caching(dir.path());
+    let package = runtime.read_package(demo_bytes(), &options).unwrap();
+    let error = runtime.load(package).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            surli_pool::LoadError::Package(surli_package::PackageError::StaleRecord { .. })
+        ),
+        "{error:?}"
+    );
+    // Forgotten in memory and on disk: the next read is a full one, and
+    // the load works.
+    assert!(notes.read_note(&name).is_none_or(|note| note != record));
+    let package = runtime.read_package(demo_bytes(), &options).unwrap();
+    assert!(package.component_bytes().is_ready());
+    let module = runtime.load(package).await.unwrap();
+    assert_eq!(add(&module).await, 42i64.into_value());
+    let stats = runtime.read_stats();
+    assert_eq!(
+        (stats.disk_hits, stats.full_reads, stats.refused),
+        (1, 1, 1)
+    );
 }
