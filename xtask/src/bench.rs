@@ -256,7 +256,7 @@ fn measure(
     let mut calls = serde_json::Map::new();
     for (function, args) in CASES {
         let mut entry = serde_json::Map::new();
-        for mode in ["values", "encoded", "fresh"] {
+        for mode in ["values", "encoded", "fresh", "fresh-snapshot"] {
             step(&format!("surli {function}({args}), {mode}"));
             let mut words = vec!["measure".to_owned()];
             words.extend(call(function, args, Some(1)));
@@ -529,6 +529,14 @@ fn rows(report: &Json) -> Result<Vec<Row>> {
             what: format!("{function}: fresh instance per call p50"),
             unit: "µs",
             surli: p("surli_fresh", "p50"),
+            original_031: None,
+            original_065: None,
+            floor: p("floor_fresh", "p50"),
+        });
+        rows.push(Row {
+            what: format!("{function}: fresh instance per call from a snapshot p50"),
+            unit: "µs",
+            surli: p("surli_fresh-snapshot", "p50"),
             original_031: None,
             original_065: None,
             floor: p("floor_fresh", "p50"),

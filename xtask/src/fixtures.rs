@@ -75,6 +75,9 @@ const WORKSPACES: &[Workspace] = &[
             guest("sdk065", "guests/sdk065"),
             guest("badinit", "guests/badinit"),
             guest("initloop", "guests/initloop"),
+            guest("initsql", "guests/initsql"),
+            guest("initkv", "guests/initkv"),
+            guest("initclock", "guests/initclock"),
             guest("library", "guests/library"),
             guest("http", "guests/http"),
             Guest {

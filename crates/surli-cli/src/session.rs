@@ -44,6 +44,12 @@ pub(crate) struct ModuleArgs {
     /// format, to stderr when the command ends
     #[arg(long)]
     pub(crate) metrics: bool,
+
+    /// Start the module's instances from a snapshot taken after its
+    /// `init` ran once, instead of running `init` in each (refused, with
+    /// the reason, when `init` calls an import)
+    #[arg(long)]
+    pub(crate) snapshot_init: bool,
 }
 
 /// A SurrealDB for the module's `sql`, `run` and KV store.
@@ -171,7 +177,7 @@ impl Session {
             let store = SurrealKvStore::for_module(db, &package.config().meta, limits);
             Arc::new(store) as Arc<dyn KvStore>
         });
-        let mut options = ModuleOptions::default();
+        let mut options = ModuleOptions::default().with_snapshot_init(args.snapshot_init);
         options.kv = kv;
         let module = runtime
             .load_with(package, options)

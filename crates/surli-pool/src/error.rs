@@ -21,6 +21,16 @@ pub enum LoadError {
     /// The package could not be read.
     #[error(transparent)]
     Package(#[from] surli_package::PackageError),
+    /// The module's `init` could not be snapshotted
+    /// ([`ModuleOptions::snapshot_init`](crate::ModuleOptions::snapshot_init));
+    /// it loads without the option.
+    #[error("module {module}: {error}")]
+    Snapshot {
+        /// `organisation/name@version`.
+        module: String,
+        /// Why, naming the import `init` called when that was the reason.
+        error: surli_host::SnapshotError,
+    },
     /// The configuration is not one this runtime can run (e.g. its ABI).
     #[error("module {module}: {error}")]
     Config {

@@ -178,6 +178,12 @@ impl Instance {
         self.initialised
     }
 
+    /// Notes that the instance starts initialised (from a snapshot taken
+    /// after `init`).
+    pub(crate) fn mark_initialised(&mut self) {
+        self.initialised = true;
+    }
+
     /// Both halves at once, for calls that need the exports and the store.
     pub(crate) fn parts(&mut self) -> (&GuestExports, &mut Store<HostState>) {
         (&self.exports, &mut self.store)

@@ -110,6 +110,17 @@ pub struct ModuleOptions {
     /// How the module's instances are shared between calls; default
     /// [`Isolation::Reuse`].
     pub isolation: Isolation,
+    /// Start every instance from a snapshot taken after `init` ran once,
+    /// at load, instead of running `init` in each instance. The snapshot is
+    /// kept in the artifact cache beside the compiled code.
+    ///
+    /// A snapshot holds the instance's linear memory and globals only, so
+    /// an `init` that calls any import (the KV store, `sql`, `run`, a
+    /// clock, random bytes, files, stdio) is refused one: the load fails
+    /// with [`LoadError::Snapshot`](crate::LoadError::Snapshot), whose
+    /// reason names the import, and the module loads as usual without this
+    /// option. `init` runs with no context, so `init_context` is not used.
+    pub snapshot_init: bool,
 }
 
 impl ModuleOptions {
@@ -133,6 +144,14 @@ impl ModuleOptions {
         self.isolation = isolation;
         self
     }
+
+    /// These options with instances started from a snapshot taken after
+    /// `init` (see [`snapshot_init`](Self::snapshot_init)).
+    #[must_use]
+    pub fn with_snapshot_init(mut self, snapshot_init: bool) -> Self {
+        self.snapshot_init = snapshot_init;
+        self
+    }
 }
 
 impl std::fmt::Debug for ModuleOptions {
@@ -144,6 +163,7 @@ impl std::fmt::Debug for ModuleOptions {
                 &self.init_context.as_ref().map(|_| "custom"),
             )
             .field("isolation", &self.isolation)
+            .field("snapshot_init", &self.snapshot_init)
             .finish()
     }
 }
@@ -188,6 +208,12 @@ pub(crate) struct ModuleInner {
     /// Whether the module answered the describing exports at load.
     pub(crate) described: bool,
     pub(crate) isolation: Isolation,
+    /// Whether instances start from a snapshot taken after `init`, and so
+    /// are born initialised.
+    pub(crate) snapshot: bool,
+    /// What the compiled code is cached under: the component's SHA-256, or
+    /// for a snapshot the key derived from it ([`snapshot_key`]).
+    pub(crate) code_key: [u8; 32],
     /// How many idle-instance sweeps ran ([`Module::trim_idle`]); an
     /// instance going back to the pool is stamped with it.
     sweeps: AtomicU64,
@@ -250,6 +276,48 @@ enum Compile {
     /// The component could not be read from its package (a package rebuilt
     /// from a damaged record).
     Package(surli_package::PackageError),
+    /// `init` could not be snapshotted.
+    Snapshot(surli_host::SnapshotError),
+}
+
+/// How `init` is bounded while it is snapshotted: by the module's memory
+/// limit, and on an engine that interrupts, by its time limit, counted
+/// from the first epoch tick the guest sees (compiling the instrumented
+/// copy before it does not count).
+fn init_snapshot_limits(
+    engine: &SurliEngine,
+    limits: &EffectiveLimits,
+) -> surli_host::SnapshotLimits {
+    let max_memory = limits
+        .max_memory_bytes
+        .map(|l| usize::try_from(l.value).unwrap_or(usize::MAX));
+    let out_of_time = limits
+        .max_execution_time
+        .filter(|_| engine.interrupts())
+        .map(|limit| {
+            let engine = engine.clone();
+            let ticks = engine.deadline_ticks(Some(limit.value));
+            let first = std::sync::OnceLock::new();
+            Arc::new(move || {
+                let now = engine.current_epoch();
+                now >= first.get_or_init(|| now).saturating_add(ticks)
+            }) as Arc<dyn Fn() -> bool + Send + Sync>
+        });
+    surli_host::SnapshotLimits {
+        memory: MemoryLimits::with_max_memory(max_memory),
+        out_of_time,
+    }
+}
+
+/// The cache key of a component's snapshot after `init`: derived from the
+/// component's SHA-256, and from surli's version, which pins the
+/// snapshotter (wasmtime-wizer) that wrote it.
+pub(crate) fn snapshot_key(wasm_sha256: &[u8; 32]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("surli 2026-12 init snapshot v1");
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(&[0]);
+    hasher.update(wasm_sha256);
+    *hasher.finalize().as_bytes()
 }
 
 impl From<surli_engine::EngineError> for Compile {
@@ -325,13 +393,28 @@ impl Module {
         // compressed: it is decompressed only if the cache must compile it.
         let wasm = package.component_bytes();
         let sha = *package.wasm_sha256();
+        let snapshot = options.snapshot_init;
+        let code_key = if snapshot { snapshot_key(&sha) } else { sha };
         let compiling = engine.clone();
         let loader = Arc::clone(&runtime);
+        let snapshot_limits = snapshot.then(|| init_snapshot_limits(&engine, &limits));
         let started = Instant::now();
         let compile = move || {
-            loader
-                .cache
-                .get_or_compile_with(&compiling, &sha, || wasm.get().map_err(Compile::Package))
+            loader.cache.get_or_compile_with(&compiling, &code_key, || {
+                let wasm = wasm.get().map_err(Compile::Package)?;
+                match snapshot_limits {
+                    None => Ok(Arc::clone(wasm)),
+                    Some(limits) => {
+                        // Runs `init` on this (blocking) thread: the stubbed
+                        // imports never wait, so no executor is needed.
+                        let snapshotted = futures_executor::block_on(
+                            surli_host::snapshot_after_init(compiling.wasmtime(), wasm, limits),
+                        )
+                        .map_err(Compile::Snapshot)?;
+                        Ok(Arc::<[u8]>::from(snapshotted))
+                    }
+                }
+            })
         };
         let compiled = match mode {
             LoadMode::Async => {
@@ -357,6 +440,10 @@ impl Module {
                 }
                 LoadError::Package(error)
             }
+            Compile::Snapshot(error) => LoadError::Snapshot {
+                module: id.clone(),
+                error,
+            },
         })?;
         let artifact = ArtifactStats {
             source: cached.source,
@@ -430,6 +517,8 @@ impl Module {
             signatures: Vec::new(),
             described: false,
             isolation: options.isolation,
+            snapshot,
+            code_key,
             sweeps: AtomicU64::new(0),
             drained: AtomicBool::new(false),
             on_drop: Mutex::new(None),
@@ -450,6 +539,7 @@ impl Module {
                 inner.engine.flavour(),
                 &inner.limits,
                 inner.engine.allocation(),
+                inner.snapshot,
             )
         });
         let known = key.and_then(|key| inner.runtime.known_description(&key));
@@ -870,11 +960,7 @@ impl ModuleInner {
         let component = self
             .runtime
             .cache
-            .overflow_component(
-                &self.engine,
-                self.package.wasm_sha256(),
-                self.pre.component(),
-            )
+            .overflow_component(&self.engine, &self.code_key, self.pre.component())
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "the engine has no overflow twin".to_owned())?;
         let exports = PluginExports::resolve(&component).map_err(|e| e.to_string())?;
@@ -942,7 +1028,12 @@ impl ModuleInner {
             .bind(&mut store, &instance)
             .map_err(|e| failed(e.to_string()))?;
         self.counters.instance_created();
-        Ok(Instance::new(store, exports, deadline, slot))
+        let mut instance = Instance::new(store, exports, deadline, slot);
+        if self.snapshot {
+            // Its memory and globals are what `init` left in the snapshot.
+            instance.mark_initialised();
+        }
+        Ok(instance)
     }
 
     /// A new instance with `init` run in it; a caller's `deadline` bounds
@@ -959,6 +1050,9 @@ impl ModuleInner {
             return Err(self.shutting_down());
         }
         let mut instance = self.new_instance(deadline).await?;
+        if instance.is_initialised() {
+            return Ok(instance);
+        }
         // Until `init` succeeds the instance is on its way out: if it fails,
         // or if this future is dropped while `init` runs (a cancelled call
         // that had to grow the pool), the instance is dropped here and

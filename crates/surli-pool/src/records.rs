@@ -259,11 +259,12 @@ pub(crate) fn description_key(
     flavour: surli_engine::Flavour,
     limits: &surli_config::EffectiveLimits,
     allocation: surli_engine::Allocation,
+    snapshot: bool,
 ) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_derive_key("surli 2026-12 module description key v1");
     hasher.update(package);
     let conditions = format!(
-        "{}|{flavour:?}|{limits:?}|{allocation:?}",
+        "{}|{flavour:?}|{limits:?}|{allocation:?}|snapshot={snapshot}",
         env!("CARGO_PKG_VERSION")
     );
     hasher.update(conditions.as_bytes());

@@ -489,7 +489,7 @@ where
         if inner.options.max_bytes.is_some() {
             let mut weighed = HashSet::new();
             for (key, entry) in &held {
-                let with_code = weighed.insert(*entry.module.package().wasm_sha256());
+                let with_code = weighed.insert(entry.module.inner.code_key);
                 let weight = inner.weigh(&entry.module, with_code);
                 if weight == entry.weight {
                     continue;
@@ -575,9 +575,7 @@ where
     fn admit(&self, key: &K, module: &Module) -> Entry {
         let first_user = {
             let mut components = self.components.lock();
-            let users = components
-                .entry(*module.package().wasm_sha256())
-                .or_insert(0);
+            let users = components.entry(module.inner.code_key).or_insert(0);
             *users += 1;
             *users == 1
         };
@@ -611,7 +609,7 @@ where
     /// (its caller is using it), drains it.
     fn leave(&self, key: &K, entry: &Entry, why: Leaving) {
         let module = &entry.module;
-        let sha = *module.package().wasm_sha256();
+        let sha = module.inner.code_key;
         let unused = {
             let mut components = self.components.lock();
             match components.get_mut(&sha) {
@@ -627,7 +625,7 @@ where
             }
         };
         if unused {
-            self.runtime.forget_compiled(module.package());
+            self.runtime.forget_code(&sha);
         }
         if why != Leaving::Replaced && !self.cache.contains_key(key) {
             let mut versions = self.versions.lock();

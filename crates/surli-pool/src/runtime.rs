@@ -352,12 +352,20 @@ impl Runtime {
     }
 
     /// Stops the runtime's artifact cache from holding the compiled code of
-    /// `package`'s component (on both engines), so its memory is freed once
+    /// `package`'s component (on both engines, and its snapshot after
+    /// `init` if one was made), so its memory is freed once
     /// no module loaded from it is left; the next load reads the disk cache
     /// or compiles. Returns how many compiled components were dropped.
     /// Modules already loaded are not affected.
     pub fn forget_compiled(&self, package: &Package) -> usize {
-        self.inner.cache.forget(package.wasm_sha256())
+        let sha = package.wasm_sha256();
+        self.inner.cache.forget(sha) + self.forget_code(&crate::module::snapshot_key(sha))
+    }
+
+    /// Forgets the compiled code kept under `code_key` (see
+    /// [`forget_compiled`](Self::forget_compiled)).
+    pub(crate) fn forget_code(&self, code_key: &[u8; 32]) -> usize {
+        self.inner.cache.forget(code_key)
     }
 
     /// How the guarded engine allocates instances: the pool asked for in

@@ -77,8 +77,8 @@ pub use surli_engine::{EngineError, EpochSource};
 /// calls with pre-encoded arguments ([`Module::call_encoded`]).
 pub use surli_host::codec;
 pub use surli_host::{
-    CallInfo, CallKind, ContextError, HostError, HttpCounts, InvocationContext, NullContext,
-    StdioLimits,
+    CallInfo, CallKind, ContextError, HostError, HttpCounts, InitEffect, InvocationContext,
+    NullContext, SnapshotError, StdioLimits,
 };
 pub use surli_kv::{KeyRange, KvError, KvLimits, KvStore, KvValue, MemoryKvStore};
 pub use surli_net::{NetError, Resolver, SystemResolver};

@@ -123,6 +123,10 @@ enum Mode {
     /// `Module::call` on a module whose isolation is `FreshPerCall`: a new
     /// instance, `init` included, for every call.
     Fresh,
+    /// As `fresh`, with the module loaded with `snapshot_init`: every new
+    /// instance starts from the snapshot taken after `init` (the load
+    /// includes making the snapshot). The floor has no such mode.
+    FreshSnapshot,
 }
 
 impl Mode {
@@ -131,6 +135,7 @@ impl Mode {
             Self::Values => "values",
             Self::Encoded => "encoded",
             Self::Fresh => "fresh",
+            Self::FreshSnapshot => "fresh-snapshot",
         }
     }
 }
@@ -210,15 +215,16 @@ async fn measure(call: &CallArgs, concurrency: usize, mode: Mode) -> Result<Json
     }
     let package = read(&call.package)?;
     let runtime = runtime()?;
-    let isolation = if mode == Mode::Fresh {
+    let isolation = if matches!(mode, Mode::Fresh | Mode::FreshSnapshot) {
         Isolation::FreshPerCall
     } else {
         Isolation::Reuse
     };
+    let options = ModuleOptions::default()
+        .with_isolation(isolation)
+        .with_snapshot_init(mode == Mode::FreshSnapshot);
     let started = Instant::now();
-    let module = runtime
-        .load_with(package, ModuleOptions::default().with_isolation(isolation))
-        .await?;
+    let module = runtime.load_with(package, options).await?;
     let load = started.elapsed();
     let rss_after_load = rss_bytes();
     let function = function_of(call);
@@ -277,7 +283,7 @@ impl Caller {
     async fn call(&self) -> Result<()> {
         let function = self.function.as_deref();
         match self.mode {
-            Mode::Values | Mode::Fresh => {
+            Mode::Values | Mode::Fresh | Mode::FreshSnapshot => {
                 self.module
                     .call(Arc::clone(&self.ctx), function, self.args.to_vec())
                     .await?;
@@ -321,8 +327,10 @@ impl Clone for Caller {
 }
 
 async fn floor(call: &CallArgs, mode: Mode) -> Result<Json> {
-    if mode == Mode::Fresh {
-        return fresh_floor(call).await;
+    match mode {
+        Mode::Fresh => return fresh_floor(call).await,
+        Mode::FreshSnapshot => bail!("the floor has no snapshot mode; measure `fresh`"),
+        Mode::Values | Mode::Encoded => {}
     }
     // The kinds come from the module itself, as surli reads them.
     let module = runtime()?.load(read(&call.package)?).await?;

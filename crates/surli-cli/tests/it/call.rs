@@ -338,3 +338,24 @@ fn the_log_shows_refused_http_requests_only_when_asked() {
         .stdout("3\n")
         .stderr(contains("RUST_LOG is ignored"));
 }
+
+#[test]
+fn snapshot_init_starts_instances_as_init_left_them_or_says_why_not() {
+    surli()
+        .arg("call")
+        .arg(fixture("hostcalls"))
+        .args(["--snapshot-init", "init_value"])
+        .assert()
+        .success()
+        .stdout("42\n");
+    surli()
+        .arg("call")
+        .arg(fixture("initkv"))
+        .args(["--snapshot-init", "initialised"])
+        .assert()
+        .failure()
+        .stderr(contains(
+            "`init` uses the KV store (it called `surrealism:plugin/host",
+        ))
+        .stderr(contains("load it without one"));
+}

@@ -90,7 +90,7 @@ fn samples() -> Vec<(&'static str, Value)> {
     ]
 }
 
-async fn round_trips(module: &Module) {
+pub(crate) async fn round_trips(module: &Module) {
     let ctx = Arc::new(NullContext);
     for (function, value) in samples() {
         let back = module

@@ -21,4 +21,5 @@ mod observe;
 mod records;
 mod registry;
 mod shutdown;
+mod snapshot;
 mod storm;
