@@ -69,14 +69,14 @@ impl Budget {
 }
 
 /// A measuring binary and the name its column goes by.
-struct Runner {
-    title: String,
-    binary: PathBuf,
+pub(crate) struct Runner {
+    pub(crate) title: String,
+    pub(crate) binary: PathBuf,
 }
 
 impl Runner {
     /// Runs one command of the binary and parses the JSON it prints.
-    fn run(&self, args: &[String]) -> Result<Json> {
+    pub(crate) fn run(&self, args: &[String]) -> Result<Json> {
         let output = Command::new(&self.binary)
             .args(args)
             .stdin(Stdio::null())
@@ -192,7 +192,7 @@ pub(crate) fn run(root: &Path, quick: bool, record: bool, compare: Option<&str>)
 }
 
 /// Builds `surli-probe` in release, with the workspace's lock.
-fn build_probe(root: &Path) -> Result<Runner> {
+pub(crate) fn build_probe(root: &Path) -> Result<Runner> {
     println!("xtask: building surli-probe (release; a cold build takes several minutes)");
     let started = Instant::now();
     let status = Command::new(crate::cargo())
@@ -855,7 +855,7 @@ fn refresh_doc(path: &Path, document: &Json, table: &str) -> Result<()> {
 }
 
 /// The machine the figures come from, as far as Linux tells.
-fn machine() -> Json {
+pub(crate) fn machine() -> Json {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()

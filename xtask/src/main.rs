@@ -23,10 +23,13 @@
 //! - `cargo xtask bench [--quick]`: surli, the original runtimes and the
 //!   wasmtime floor measured side by side; one table, a JSON report and
 //!   (full runs) docs/PERFORMANCE.md with its chart.
+//! - `cargo xtask bench-alternate [--rounds N]`: surli and 0.6.5 in turn
+//!   under 1, 2 and 8 callers, judged by medians against measured noise.
 
 // xtask is a program that talks to a developer: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod alternate;
 mod bench;
 mod compat;
 mod demo;
@@ -101,6 +104,17 @@ enum Task {
         #[arg(long, value_name = "REV")]
         compare: Option<String>,
     },
+    /// Measure surli and the original 0.6.5 in turn on `add` with 1, 2 and
+    /// 8 callers for several rounds, and judge the medians against the
+    /// spread of each one's own runs (target/bench/alternate.json).
+    BenchAlternate {
+        /// Runs of each runtime at each concurrency (at least 3).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// The measured window of each run, in seconds.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -119,6 +133,7 @@ fn main() -> Result<()> {
             record,
             compare,
         } => bench::run(&root, quick, record, compare.as_deref()),
+        Task::BenchAlternate { rounds, seconds } => alternate::run(&root, rounds, seconds),
     }
 }
 

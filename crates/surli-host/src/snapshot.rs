@@ -18,6 +18,7 @@
 //! hash seed is a weakness nobody asked for, and the module still loads
 //! without a snapshot.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ use wasmtime::component::{WasmList, types::ComponentItem};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
-use crate::limiter::{MemoryLimiter, MemoryLimits};
+use crate::limiter::{MemoryBudget, MemoryLimiter, MemoryLimits};
 
 /// The export a snapshot runs: the `init` of the `surrealism:plugin` world.
 const INIT_EXPORT: &str = "init";
@@ -93,7 +94,10 @@ impl InitEffect {
             }
             Self::Filesystem => "open files live in the host, outside the instance",
             Self::Network => "connections live in the host, outside the instance",
-            Self::Stdio => "streams live in the host, outside the instance",
+            Self::Stdio => {
+                "streams live in the host, outside the instance (a panicking `init` writes its \
+                 message to stderr, so a panic ends here too)"
+            }
             Self::Other => "an import's effects live outside the instance",
         }
     }
@@ -162,6 +166,9 @@ pub enum SnapshotError {
 pub struct SnapshotLimits {
     /// The memory and table limits `init` runs under, as in an instance.
     pub memory: MemoryLimits,
+    /// The budget `init`'s memory is charged to while it runs, as an
+    /// instance's is.
+    pub budget: Option<Arc<MemoryBudget>>,
     /// Asked at every epoch tick while `init` runs: `true` stops it with
     /// [`SnapshotError::OutOfTime`]. `None`: no time limit (and none is
     /// possible on an engine built without epoch interruption).
@@ -172,6 +179,7 @@ impl fmt::Debug for SnapshotLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SnapshotLimits")
             .field("memory", &self.memory)
+            .field("budget", &self.budget.is_some())
             .field("out_of_time", &self.out_of_time.is_some())
             .finish()
     }
@@ -184,6 +192,9 @@ struct SnapshotState {
     called: Option<(InitEffect, String)>,
     /// Whether the epoch callback stopped the guest.
     timed_out: bool,
+    /// Set once `init` returned: the state is being read, which is the
+    /// host's work, not the guest's, so no time limit applies.
+    reading: bool,
 }
 
 /// Runs `init` in an instrumented copy of the component `wasm` and returns
@@ -192,7 +203,12 @@ struct SnapshotState {
 ///
 /// `engine` must be one the component can be compiled and instantiated
 /// on, with async support; the instrumented copy is compiled on it once
-/// and dropped.
+/// and dropped. An engine that allocates on demand is best: on a pooling
+/// engine the snapshot's store takes one of the pool's slots while it runs.
+///
+/// Reading the state back grows each memory by one page (wizer's accessor
+/// writes its answer there), so once `init` has returned the memory limit
+/// is lifted and the time limit no longer applies.
 ///
 /// # Errors
 ///
@@ -214,15 +230,19 @@ pub async fn snapshot_after_init(
     let mut store = Store::new(
         engine,
         SnapshotState {
-            limiter: MemoryLimiter::new(limits.memory),
+            limiter: match limits.budget {
+                Some(budget) => MemoryLimiter::new(limits.memory).sharing(budget),
+                None => MemoryLimiter::new(limits.memory),
+            },
             called: None,
             timed_out: false,
+            reading: false,
         },
     );
     store.limiter(|state| &mut state.limiter);
     let out_of_time = limits.out_of_time;
     store.epoch_deadline_callback(move |mut store| {
-        if out_of_time.as_ref().is_some_and(|out| out()) {
+        if !store.data().reading && out_of_time.as_ref().is_some_and(|out| out()) {
             store.data_mut().timed_out = true;
             Ok(UpdateDeadline::Interrupt)
         } else {
@@ -234,7 +254,14 @@ pub async fn snapshot_after_init(
     let instance = linker.instantiate_async(&mut store, &component).await;
     let instance = match instance {
         Ok(instance) => instance,
-        Err(error) => return Err(failure(&store, error)),
+        Err(error) => {
+            return Err(match failure(&store, error) {
+                SnapshotError::Trap { message } => SnapshotError::Unsupported {
+                    message: format!("its instrumented copy did not instantiate: {message}"),
+                },
+                other => other,
+            });
+        }
     };
     if instance
         .get_export_index(&mut store, None, INIT_EXPORT)
@@ -250,10 +277,16 @@ pub async fn snapshot_after_init(
         }
     }
 
+    // `init` is done: what follows reads its state, under no limit of the
+    // guest's (the old limiter gives its charge back to the budget).
+    let data = store.data_mut();
+    data.reading = true;
+    data.limiter = MemoryLimiter::new(MemoryLimits::default());
     let mut reader = StateReader {
         store: &mut store,
         instance,
         failure: None,
+        memories: HashMap::new(),
     };
     let snapshot = wizer
         .snapshot_component(&context, &mut reader)
@@ -347,6 +380,12 @@ struct StateReader<'a> {
     store: &'a mut Store<SnapshotState>,
     instance: Instance,
     failure: Option<String>,
+    /// Each memory as first read. Wizer reads every memory twice (to find
+    /// its non-zero ranges, then to copy them), and each read through the
+    /// instrumented accessor grows the memory by a page: answering the
+    /// second from here means no second grow can fail, and the ranges the
+    /// first found always lie within what the second gives.
+    memories: HashMap<(String, String), Vec<u8>>,
 }
 
 impl StateReader<'_> {
@@ -373,7 +412,9 @@ impl StateReader<'_> {
             let (value,) = typed
                 .call_async(&mut *self.store, ())
                 .await
-                .map_err(|error| format!("reading `{instance}#{func}`: {error:#}"))?;
+                .map_err(|error| {
+                    format!("cannot read the state `init` left (`{instance}#{func}`): {error:#}")
+                })?;
             Ok::<R, String>(value)
         }
         .await;
@@ -394,8 +435,16 @@ impl ComponentInstanceState for StateReader<'_> {
         func: &str,
         contents: impl FnOnce(&[u8]) + Send,
     ) {
+        let key = (instance.to_owned(), func.to_owned());
+        if let Some(memory) = self.memories.get(&key) {
+            return contents(memory);
+        }
         match self.call::<WasmList<u8>>(instance, func).await {
-            Some(list) => contents(list.as_le_slice(&*self.store)),
+            Some(list) => {
+                let memory = list.as_le_slice(&*self.store).to_vec();
+                contents(&memory);
+                self.memories.insert(key, memory);
+            }
             None => contents(&[]),
         }
     }

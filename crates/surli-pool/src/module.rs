@@ -287,6 +287,7 @@ enum Compile {
 fn init_snapshot_limits(
     engine: &SurliEngine,
     limits: &EffectiveLimits,
+    budget: &Arc<surli_host::MemoryBudget>,
 ) -> surli_host::SnapshotLimits {
     let max_memory = limits
         .max_memory_bytes
@@ -305,16 +306,73 @@ fn init_snapshot_limits(
         });
     surli_host::SnapshotLimits {
         memory: MemoryLimits::with_max_memory(max_memory),
+        budget: Some(Arc::clone(budget)),
         out_of_time,
     }
 }
 
+/// Makes the snapshot of `wasm` after `init` on a thread of its own: the
+/// load may already be inside `block_on` (`Runtime::load_blocking`), which
+/// does not nest, and a panic in the snapshotter becomes an error instead
+/// of taking the load's thread down. On a pooling engine the on-demand twin
+/// runs it, so it never takes a slot from the module's instances.
+fn make_snapshot(
+    engine: &SurliEngine,
+    wasm: &[u8],
+    limits: surli_host::SnapshotLimits,
+) -> Result<Vec<u8>, surli_host::SnapshotError> {
+    let wasmtime = engine.overflow().unwrap_or_else(|| engine.wasmtime());
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("surli-snapshot".to_owned())
+            .spawn_scoped(scope, || {
+                futures_executor::block_on(surli_host::snapshot_after_init(wasmtime, wasm, limits))
+            })
+            .map_err(|error| surli_host::SnapshotError::Unsupported {
+                message: format!("cannot start the snapshot's thread: {error}"),
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(surli_host::SnapshotError::Unsupported {
+                    message: "the snapshotter panicked (the log has its message)".to_owned(),
+                })
+            })
+    })
+}
+
+/// What a load compiles: the package's component, or its snapshot after
+/// `init`, made for this load.
+enum Code {
+    Component(Arc<[u8]>),
+    Snapshot(Vec<u8>),
+}
+
+impl AsRef<[u8]> for Code {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Self::Component(bytes) => bytes,
+            Self::Snapshot(bytes) => bytes,
+        }
+    }
+}
+
 /// The cache key of a component's snapshot after `init`: derived from the
-/// component's SHA-256, and from surli's version, which pins the
-/// snapshotter (wasmtime-wizer) that wrote it.
-pub(crate) fn snapshot_key(wasm_sha256: &[u8; 32]) -> [u8; 32] {
+/// component's SHA-256, from surli's version (which pins the snapshotter,
+/// wasmtime-wizer, that wrote it), and from the limits `init` was accepted
+/// under (its memory limit, and its time limit where one applies), so a
+/// snapshot made under looser limits is never used under tighter ones.
+pub(crate) fn snapshot_key(wasm_sha256: &[u8; 32], limits: &EffectiveLimits) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_derive_key("surli 2026-12 init snapshot v1");
-    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    let time = limits
+        .max_execution_time
+        .filter(|_| limits.strict_timeout)
+        .map(|l| l.value);
+    let conditions = format!(
+        "{}|{:?}|{time:?}",
+        env!("CARGO_PKG_VERSION"),
+        limits.max_memory_bytes.map(|l| l.value)
+    );
+    hasher.update(conditions.as_bytes());
     hasher.update(&[0]);
     hasher.update(wasm_sha256);
     *hasher.finalize().as_bytes()
@@ -394,25 +452,24 @@ impl Module {
         let wasm = package.component_bytes();
         let sha = *package.wasm_sha256();
         let snapshot = options.snapshot_init;
-        let code_key = if snapshot { snapshot_key(&sha) } else { sha };
+        let code_key = if snapshot {
+            snapshot_key(&sha, &limits)
+        } else {
+            sha
+        };
         let compiling = engine.clone();
         let loader = Arc::clone(&runtime);
-        let snapshot_limits = snapshot.then(|| init_snapshot_limits(&engine, &limits));
+        let snapshot_limits =
+            snapshot.then(|| init_snapshot_limits(&engine, &limits, runtime.budget.memory()));
         let started = Instant::now();
         let compile = move || {
             loader.cache.get_or_compile_with(&compiling, &code_key, || {
                 let wasm = wasm.get().map_err(Compile::Package)?;
                 match snapshot_limits {
-                    None => Ok(Arc::clone(wasm)),
-                    Some(limits) => {
-                        // Runs `init` on this (blocking) thread: the stubbed
-                        // imports never wait, so no executor is needed.
-                        let snapshotted = futures_executor::block_on(
-                            surli_host::snapshot_after_init(compiling.wasmtime(), wasm, limits),
-                        )
-                        .map_err(Compile::Snapshot)?;
-                        Ok(Arc::<[u8]>::from(snapshotted))
-                    }
+                    None => Ok(Code::Component(Arc::clone(wasm))),
+                    Some(limits) => make_snapshot(&compiling, wasm, limits)
+                        .map(Code::Snapshot)
+                        .map_err(Compile::Snapshot),
                 }
             })
         };
@@ -804,6 +861,10 @@ impl Module {
     /// module's functions (or nothing) without it, as the original runtime's
     /// `new_controller` allowed (`surreal module build` describes a module
     /// that way). The instance is never pooled unless `init` ran in it.
+    ///
+    /// A module loaded with [`ModuleOptions::snapshot_init`] has no such
+    /// instance: each starts from the state `init` left, so the lease holds
+    /// an initialised one and [`Lease::init`] does nothing.
     pub async fn lease_uninitialised(
         &self,
         ctx: Arc<dyn InvocationContext>,

@@ -359,7 +359,10 @@ impl Runtime {
     /// Modules already loaded are not affected.
     pub fn forget_compiled(&self, package: &Package) -> usize {
         let sha = package.wasm_sha256();
-        self.inner.cache.forget(sha) + self.forget_code(&crate::module::snapshot_key(sha))
+        let limits =
+            EffectiveLimits::merge(&self.inner.options.server, &package.config().capabilities)
+                .limits;
+        self.inner.cache.forget(sha) + self.forget_code(&crate::module::snapshot_key(sha, &limits))
     }
 
     /// Forgets the compiled code kept under `code_key` (see

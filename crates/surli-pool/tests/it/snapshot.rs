@@ -52,6 +52,41 @@ async fn a_snapshot_starts_where_init_left_off_without_running_it() {
     }
     let stats = module.stats();
     assert!(stats.instances_created >= 3, "{stats:?}");
+
+    // An instance nobody ran `init` in: from the snapshot it already holds
+    // init's state; without one it starts at 0.
+    let init_value_uninitialised = async |module: &Module| {
+        let mut lease = module
+            .lease_uninitialised(Arc::new(NullContext))
+            .await
+            .unwrap();
+        lease.call(Some("init_value"), vec![]).await.unwrap()
+    };
+    assert_eq!(init_value_uninitialised(&module).await, int(42));
+    let plain = runtime().load(package("hostcalls")).await.unwrap();
+    assert_eq!(init_value_uninitialised(&plain).await, int(0));
+}
+
+#[test]
+fn a_blocking_load_makes_a_snapshot_too() {
+    let runtime = runtime();
+    let module = runtime
+        .load_blocking(
+            package("hostcalls"),
+            ModuleOptions::default().with_snapshot_init(true),
+        )
+        .unwrap();
+    assert_eq!(module.stats().artifact_source, ArtifactSource::Compiled);
+    match runtime.load_blocking(
+        package("initkv"),
+        ModuleOptions::default().with_snapshot_init(true),
+    ) {
+        Err(LoadError::Snapshot {
+            error: SnapshotError::Effect { effect, .. },
+            ..
+        }) => assert_eq!(effect, InitEffect::Kv),
+        other => panic!("expected a refused snapshot, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,19 +163,28 @@ async fn an_init_that_reads_a_clock_is_refused_a_snapshot() {
     assert_eq!(answer, surrealdb_types::Value::Bool(true));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_init_that_never_returns_is_stopped_at_the_time_limit() {
-    let runtime = runtime_with(
-        ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(100))),
-    );
-    let load = runtime.load_with(
-        package("initloop"),
-        ModuleOptions::default().with_snapshot_init(true),
-    );
-    let outcome = tokio::time::timeout(Duration::from_secs(60), load)
-        .await
-        .expect("the snapshot's init was never stopped");
-    match outcome {
+#[test]
+fn an_init_that_never_returns_is_stopped_at_the_time_limit() {
+    // A runtime of the test's own, let go of in the background at the end:
+    // if the limit failed, the snapshot's thread would spin forever, and a
+    // `#[tokio::test]` runtime would wait for it instead of failing.
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = executor.block_on(async {
+        let runtime = runtime_with(
+            ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(100))),
+        );
+        let load = runtime.load_with(
+            package("initloop"),
+            ModuleOptions::default().with_snapshot_init(true),
+        );
+        tokio::time::timeout(Duration::from_secs(60), load).await
+    });
+    executor.shutdown_background();
+    match outcome.expect("the snapshot's init was never stopped") {
         Err(LoadError::Snapshot {
             error: SnapshotError::OutOfTime,
             ..
@@ -181,6 +225,21 @@ async fn a_snapshot_is_cached_apart_from_the_plain_component() {
         .await
         .unwrap();
     assert_eq!(restarted.stats().artifact_source, ArtifactSource::Disk);
+
+    // Under a tighter time limit `init` has not been shown to fit: that
+    // process makes its own snapshot rather than trusting this one.
+    let tighter = Runtime::new(
+        RuntimeOptions::default()
+            .with_cache_dir(dir.path().to_path_buf())
+            .with_server(
+                ServerLimits::default().with_max_execution_time(Some(Duration::from_millis(500))),
+            ),
+    )
+    .unwrap()
+    .load_with(package("hostcalls"), snapshot())
+    .await
+    .unwrap();
+    assert_eq!(tighter.stats().artifact_source, ArtifactSource::Compiled);
     let value = restarted
         .call(Arc::new(NullContext), Some("init_value"), vec![])
         .await
