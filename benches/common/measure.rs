@@ -23,6 +23,12 @@ use serde_json::{Value as Json, json};
 /// traffic between cores showed up in the figures of whichever runtime
 /// was measured.) `S::clone` should make whatever a call consumes (a
 /// context) fresh for each task.
+///
+/// With `BENCH_UNCONSTRAINED=1` in the environment every call runs in
+/// `tokio::task::unconstrained`: tokio's cooperative budget never makes a
+/// caller yield, which tells a tail that comes from those yields apart
+/// from one that comes from the runtime measured. An experiment, never
+/// what the recorded figures use.
 pub(crate) async fn callers<S, C, F>(
     concurrency: usize,
     seconds: f64,
@@ -35,6 +41,7 @@ where
     F: Future<Output = bool> + Send,
 {
     let window = Duration::from_secs_f64(seconds);
+    let unconstrained = std::env::var_os("BENCH_UNCONSTRAINED").is_some_and(|v| v == "1");
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let call = call.clone();
@@ -45,7 +52,12 @@ where
                 let deadline = Instant::now() + window;
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    let ok = call(std::sync::Arc::clone(&state)).await;
+                    let call = call(std::sync::Arc::clone(&state));
+                    let ok = if unconstrained {
+                        tokio::task::unconstrained(call).await
+                    } else {
+                        call.await
+                    };
                     latencies.push(nanos(started.elapsed()));
                     errors += u64::from(!ok);
                 }
@@ -82,6 +94,9 @@ pub(crate) fn quantiles(mut latencies: Vec<u64>) -> anyhow::Result<Json> {
         us(latencies[rank.min(latencies.len()) - 1])
     };
     let total: u128 = latencies.iter().map(|&n| u128::from(n)).sum();
+    // How many calls took longer than each bound: the shape of the tail,
+    // which one quantile does not show.
+    let over = |micros: u64| latencies.len() - latencies.partition_point(|&n| n <= micros * 1000);
     Ok(json!({
         "min": us(latencies[0]),
         "p50": quantile(0.50),
@@ -89,6 +104,13 @@ pub(crate) fn quantiles(mut latencies: Vec<u64>) -> anyhow::Result<Json> {
         "p99": quantile(0.99),
         "max": us(latencies[latencies.len() - 1]),
         "mean": total as f64 / latencies.len() as f64 / 1000.0,
+        "over_us": {
+            "10": over(10),
+            "20": over(20),
+            "40": over(40),
+            "80": over(80),
+            "160": over(160),
+        },
     }))
 }
 

@@ -22,8 +22,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use std::fmt::Write as _;
-
 use quick_cache::sync::Cache;
 use surli_package::{
     ExportsManifest, Package, PackageBytes, PackageError, PackageRecord, ReadOptions,
@@ -273,13 +271,7 @@ pub(crate) fn description_key(
 
 /// The name of a note about `key`.
 fn note_name(kind: &str, key: &[u8; 32]) -> String {
-    let mut name = String::with_capacity(kind.len() + 65);
-    name.push_str(kind);
-    name.push('-');
-    for byte in key {
-        let _ = write!(name, "{byte:02x}");
-    }
-    name
+    format!("{kind}-{}", hex::encode(key))
 }
 
 /// The note: magic, version, whether the module described itself, then
