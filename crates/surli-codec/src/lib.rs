@@ -12,8 +12,10 @@
 //! build new values.
 //!
 //! This crate is the whole of that guard and nothing else: it depends on
-//! `surrealdb-types` and `thiserror` only, so it can be fuzzed (`fuzz/`,
-//! target `host_decoders`) without building a WebAssembly runtime.
+//! `surrealdb-types`, the `flatbuffers` and `surrealdb-protocol` crates it
+//! builds on (for the argument encoder's reused builder, [`encode_args`]),
+//! `anyhow` and `thiserror` only, so it can be fuzzed (`fuzz/`, target
+//! `host_decoders`) without building a WebAssembly runtime.
 //! `surli-host` calls it for every buffer a guest hands a host function and
 //! re-exports the same functions as `surli_host::codec`, with its own error
 //! type.
@@ -107,8 +109,61 @@ fn encode<T, E: std::fmt::Display>(
 }
 
 /// Encodes call arguments for `invoke` (a FlatBuffers `ValueList`).
+///
+/// The same bytes as `surrealdb_types::encode_value_list` (each value is
+/// encoded by that crate's own `to_fb`), built in a builder kept per thread
+/// and reused: a call's arguments then cost one allocation (the answer)
+/// instead of a builder grown by `realloc` several times and freed. Under
+/// glibc those `realloc`s and `free`s take a malloc arena's lock, and two
+/// threads encoding at once slept on it (docs/PERFORMANCE.md, the
+/// concurrency tail).
 pub fn encode_args(args: &[Value]) -> Result<Vec<u8>, CodecError> {
-    encode("arguments", || surrealdb_types::encode_value_list(args))
+    encode("arguments", || encode_value_list_reusing(args))
+}
+
+/// A builder at most this large is kept for the thread's next encoding; a
+/// larger one (after a large argument) is let go, so a thread never holds
+/// more than this between calls.
+const KEPT_BUILDER_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static BUILDER: std::cell::RefCell<flatbuffers::FlatBufferBuilder<'static>> =
+        std::cell::RefCell::new(flatbuffers::FlatBufferBuilder::with_capacity(1024));
+}
+
+fn encode_value_list_reusing(values: &[Value]) -> anyhow::Result<Vec<u8>> {
+    BUILDER.with(|cell| {
+        // Only a panic inside an earlier encoding on this thread, caught by
+        // `guarded`, could leave it borrowed; encode afresh then.
+        let Ok(mut fbb) = cell.try_borrow_mut() else {
+            return surrealdb_types::encode_value_list(values);
+        };
+        fbb.reset();
+        let encoded = value_list_into(&mut fbb, values).map(|()| fbb.finished_data().to_vec());
+        // The whole buffer the builder grew to, written or not.
+        if fbb.mut_finished_buffer().0.len() > KEPT_BUILDER_BYTES {
+            *fbb = flatbuffers::FlatBufferBuilder::with_capacity(1024);
+        }
+        encoded
+    })
+}
+
+/// Writes `values` as a finished `ValueList` into `fbb`, as
+/// `surrealdb_types::encode_value_list` does.
+fn value_list_into(
+    fbb: &mut flatbuffers::FlatBufferBuilder<'static>,
+    values: &[Value],
+) -> anyhow::Result<()> {
+    use surrealdb_protocol::fb::v1 as proto;
+    use surrealdb_types::ToFlatbuffers as _;
+    let offsets = values
+        .iter()
+        .map(|value| value.to_fb(fbb))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let list = fbb.create_vector(&offsets);
+    let root = proto::ValueList::create(fbb, &proto::ValueListArgs { values: Some(list) });
+    fbb.finish(root, None);
+    Ok(())
 }
 
 /// Decodes call arguments (a `ValueList`), as `run` receives them.

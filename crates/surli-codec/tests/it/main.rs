@@ -82,3 +82,52 @@ fn short_inputs_are_errors_not_panics() {
         assert!(surli_codec::decode_range(&bytes).is_err());
     }
 }
+
+/// Arguments of every shape the encoder meets: nothing, scalars, nested
+/// containers, and one large enough that the per-thread builder is let go
+/// after it.
+fn argument_lists() -> Vec<Vec<Value>> {
+    use surrealdb_types::{Array, Object};
+    let mut object = Object::new();
+    object.insert("name".to_owned(), Value::String("Ada".to_owned()));
+    object.insert(
+        "tags".to_owned(),
+        Value::Array(Array::from(vec![Value::Null, Value::Bool(false)])),
+    );
+    vec![
+        vec![],
+        vec![
+            Value::Number(Number::Int(40)),
+            Value::Number(Number::Int(2)),
+        ],
+        vec![Value::String("héllo".to_owned()), Value::None, Value::Null],
+        vec![Value::Object(object), Value::Number(Number::Float(-0.5))],
+        vec![Value::String("x".repeat(200_000))],
+        vec![Value::Number(Number::Int(7))],
+    ]
+}
+
+#[test]
+fn arguments_are_the_bytes_surrealdb_types_writes_however_often_a_thread_encodes() {
+    // Twice over, on one thread: the kept builder must leave nothing of one
+    // encoding in the next, before and after the large one.
+    for _ in 0..2 {
+        for args in argument_lists() {
+            let ours = surli_codec::encode_args(&args).unwrap();
+            let theirs = surrealdb_types::encode_value_list(&args).unwrap();
+            assert_eq!(ours, theirs, "{args:?}");
+            assert_eq!(surli_codec::decode_args(&ours).unwrap(), args);
+        }
+    }
+    // And on threads of their own, at once.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for args in argument_lists() {
+                    let ours = surli_codec::encode_args(&args).unwrap();
+                    assert_eq!(ours, surrealdb_types::encode_value_list(&args).unwrap());
+                }
+            });
+        }
+    });
+}
